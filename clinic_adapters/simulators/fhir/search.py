@@ -1,0 +1,184 @@
+"""The subset of FHIR R4 search the simulator understands: token, reference, date, one chain.
+
+Matching is deliberately as literal as real servers: identifier values compare case-sensitively,
+and parameters a resource type does not know are ignored (not refused), as the spec allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+Resource = dict[str, Any]
+Lookup = Callable[[str, str], Resource | None]
+
+
+class BadSearch(ValueError):
+    """A search parameter value the server cannot parse (answered with 400)."""
+
+
+def ref_key(reference: str) -> str:
+    """Return ``Type/id`` of a relative or absolute reference (ignoring any ``_history`` part)."""
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
+
+
+def parse_instant(value: str) -> datetime:
+    """Parse a FHIR dateTime/instant with an offset; a naive time is an error here."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise BadSearch(f"date value without a time zone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def _date_range(value: str) -> tuple[datetime, datetime]:
+    """Return the ``[low, high)`` an R4 date search value stands for (a day for a date)."""
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            low = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return low, low + timedelta(days=1)
+        instant = parse_instant(value)
+    except ValueError as error:  # e.g. "+02:00" sent unencoded arrives as " 02:00"
+        raise BadSearch(f"unparseable date: {value!r}") from error
+    return instant, instant + timedelta(seconds=1)
+
+
+def match_date(actual: str | None, query: str) -> bool:
+    """Return whether an instant satisfies ``ge``/``gt``/``le``/``lt``/``eq``/``ne`` + value."""
+    prefix, value = (query[:2], query[2:]) if query[:2].isalpha() else ("eq", query)
+    low, high = _date_range(value)
+    if actual is None:
+        return False
+    t = parse_instant(actual)
+    checks = {
+        "eq": low <= t < high,
+        "ne": not (low <= t < high),
+        "ge": t >= low,
+        "gt": t >= high,
+        "lt": t < low,
+        "le": t < high,
+    }
+    if prefix not in checks:
+        raise BadSearch(f"unknown date prefix {prefix!r}")
+    return checks[prefix]
+
+
+def _codings(value: Any) -> Iterable[tuple[str | None, str | None]]:
+    """Yield (system, code) pairs of a code, Coding, CodeableConcept, Identifier or a list of them."""
+    if value is None:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _codings(item)
+    elif isinstance(value, str):
+        yield None, value
+    elif "coding" in value:
+        yield from _codings(value["coding"])
+    elif "value" in value:  # Identifier
+        yield value.get("system"), value.get("value")
+    else:
+        yield value.get("system"), value.get("code")
+
+
+def match_token(actual: Any, query: str) -> bool:
+    """Return whether any coding/identifier matches ``system|code``, ``|code`` or ``code``."""
+    if "|" in query:
+        system, code = query.split("|", 1)
+        return any(
+            (s == system or (system == "" and s is None)) and (c == code or code == "")
+            for s, c in _codings(actual)
+        )
+    return any(c == query for _, c in _codings(actual))
+
+
+def match_reference(references: Iterable[str], query: str) -> bool:
+    """Return whether one of the references points at ``Type/id`` (or a bare id)."""
+    wanted = ref_key(query)
+    for reference in references:
+        key = ref_key(reference)
+        if key == wanted or ("/" not in wanted and key.split("/")[-1] == wanted):
+            return True
+    return False
+
+
+def _refs(*values: Any) -> list[str]:
+    """Collect ``reference`` strings from Reference objects or lists of them."""
+    found: list[str] = []
+    for value in values:
+        items = value if isinstance(value, list) else [value]
+        found.extend(item["reference"] for item in items if isinstance(item, dict) and "reference" in item)
+    return found
+
+
+def _participants(resource: Resource, resource_type: str | None = None) -> list[str]:
+    refs = _refs([p.get("actor") for p in resource.get("participant", []) if p.get("actor")])
+    return [r for r in refs if resource_type is None or ref_key(r).startswith(resource_type + "/")]
+
+
+# name -> matcher(resource, value, lookup); one table per resource type.
+Matcher = Callable[[Resource, str, Lookup], bool]
+
+_COMMON: dict[str, Matcher] = {"_id": lambda r, v, _: r["id"] == v}
+
+PARAMS: dict[str, dict[str, Matcher]] = {
+    "Organization": {"identifier": lambda r, v, _: match_token(r.get("identifier"), v)},
+    "HealthcareService": {
+        "identifier": lambda r, v, _: match_token(r.get("identifier"), v),
+        "organization": lambda r, v, _: match_reference(_refs(r.get("providedBy")), v),
+        "service-type": lambda r, v, _: match_token(r.get("type"), v),
+    },
+    "Practitioner": {"identifier": lambda r, v, _: match_token(r.get("identifier"), v)},
+    "PractitionerRole": {
+        "service": lambda r, v, _: match_reference(_refs(r.get("healthcareService", [])), v),
+        "practitioner": lambda r, v, _: match_reference(_refs(r.get("practitioner")), v),
+    },
+    "Schedule": {
+        "actor": lambda r, v, _: match_reference(_refs(r.get("actor", [])), v),
+        "active": lambda r, v, _: str(r.get("active", True)).lower() == v.lower(),
+        "service-type": lambda r, v, _: match_token(r.get("serviceType"), v),
+    },
+    "Slot": {
+        "schedule": lambda r, v, _: match_reference(_refs(r.get("schedule")), v),
+        "status": lambda r, v, _: match_token(r.get("status"), v),
+        "start": lambda r, v, _: match_date(r.get("start"), v),
+        "service-type": lambda r, v, _: match_token(r.get("serviceType"), v),
+        "schedule.actor": lambda r, v, lookup: _slot_schedule_actor(r, v, lookup),
+    },
+    "Appointment": {
+        "patient": lambda r, v, _: match_reference(_participants(r, "Patient"), v),
+        "actor": lambda r, v, _: match_reference(_participants(r), v),
+        "slot": lambda r, v, _: match_reference(_refs(r.get("slot", [])), v),
+        "status": lambda r, v, _: match_token(r.get("status"), v),
+        "date": lambda r, v, _: match_date(r.get("start"), v),
+        "identifier": lambda r, v, _: match_token(r.get("identifier"), v),
+    },
+    "Patient": {"identifier": lambda r, v, _: match_token(r.get("identifier"), v)},
+}
+
+
+def _slot_schedule_actor(slot: Resource, value: str, lookup: Lookup) -> bool:
+    schedule_ref = slot.get("schedule", {}).get("reference")
+    if not schedule_ref:
+        return False
+    schedule = lookup("Schedule", ref_key(schedule_ref).split("/")[-1])
+    return schedule is not None and match_reference(_refs(schedule.get("actor", [])), value)
+
+
+def matches(
+    resource_type: str,
+    resource: Resource,
+    params: list[tuple[str, str]],
+    lookup: Lookup,
+    ignored: frozenset[str] = frozenset(),
+) -> bool:
+    """Return whether a resource satisfies every known parameter (commas inside one are OR)."""
+    table = {**_COMMON, **PARAMS.get(resource_type, {})}
+    for name, value in params:
+        matcher = table.get(name)
+        if matcher is None or name in ignored or (name.startswith("_") and name != "_id"):
+            continue  # unknown and result parameters are ignored, as real servers do
+        if not any(matcher(resource, part, lookup) for part in value.split(",")):
+            return False
+    return True

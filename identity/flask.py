@@ -1,0 +1,413 @@
+"""The Flask face of identity: login routes, SAML/OIDC endpoints, and the session middleware.
+
+The hub registers the blueprint; everything else (which page follows a login, the transaction
+commit) stays with the hub. Identity code only flushes the session ``session_factory`` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request
+from flask_babel import gettext, lazy_gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from identity import roles, sessions
+from identity.errors import LoginRefused, Reason
+from identity.models import LoginRequest
+from identity.oidc_rp import RelyingParty
+from identity.personal_numbers import pseudonymise, redact
+from identity.saml_sp import ServiceProvider
+from identity.settings import IdentitySettings
+from identity.subject import Audience, VerifiedSubject
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "identity"
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Shown to the user; the reason code goes to the log only.
+_MESSAGES = {
+    Reason.TOO_YOUNG: lazy_gettext("You are too young to use this service on your own."),
+    Reason.INVALID_PERSONAL_NUMBER: lazy_gettext(
+        "Your e-ID did not give a personal identity number we can use."
+    ),
+    Reason.LOA_TOO_LOW: lazy_gettext("Your e-ID does not meet the level of assurance this service requires."),
+    Reason.PROVIDER_ERROR: lazy_gettext("The e-ID service could not complete the login. Please try again."),
+}
+_DEFAULT_MESSAGE = lazy_gettext("The login could not be completed. Please start again.")
+
+
+@dataclass
+class IdentityService:
+    """What the blueprint and the helpers share, kept in ``app.extensions['identity']``."""
+
+    settings: IdentitySettings
+    session_factory: Callable[[], Session]
+    on_login: Callable[[VerifiedSubject], Response]
+    saml: ServiceProvider | None
+    oidc: dict[str, RelyingParty] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> sessions.SessionPolicy:
+        return sessions.SessionPolicy(
+            idle_timeout=self.settings.idle_timeout,
+            absolute_timeout=self.settings.absolute_timeout,
+            pseudonym_key=self.settings.pseudonym_key,
+        )
+
+
+def create_identity_blueprint(
+    settings: IdentitySettings,
+    session_factory: Callable[[], Session],
+    on_login: Callable[[VerifiedSubject], Response],
+    *,
+    name: str = "identity",
+) -> Blueprint:
+    """Build the identity blueprint; register it at the path ``settings.public_url`` names.
+
+    ``on_login(subject)`` is called after every successful login, with the new session already
+    created, and returns the response (usually a redirect; ``return_to()`` tells where the user
+    was going). Registering the blueprint also installs the app-wide session middleware.
+    """
+    service = IdentityService(
+        settings=settings,
+        session_factory=session_factory,
+        on_login=on_login,
+        saml=ServiceProvider(settings) if settings.saml_idps else None,
+        oidc={op.key: RelyingParty(settings, op) for op in settings.oidc_providers},
+    )
+    bp = Blueprint(name, __name__, template_folder="templates")
+    bp.record_once(lambda state: state.app.extensions.__setitem__(EXTENSION, service))
+    bp.before_app_request(_load_session)
+    bp.after_app_request(_write_cookies)
+
+    @bp.after_request
+    def no_store(response: Response) -> Response:
+        # Login pages and answers must never come from a cache.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.get("/login")
+    def choose() -> str:
+        return _chooser(service, Audience.CITIZEN)
+
+    @bp.get("/staff/login")
+    def choose_staff() -> str:
+        return _chooser(service, Audience.STAFF)
+
+    @bp.get("/login/<key>")
+    def begin(key: str) -> Response:
+        db = service.session_factory()
+        browser = _flow_token()
+        target = _safe_return_to(request.args.get("next"))
+        if settings.saml_idp(key) is not None and service.saml is not None:
+            url = service.saml.begin_login(db, key, browser=browser, return_to=target)
+        elif key in service.oidc:
+            try:
+                url = service.oidc[key].begin_login(db, browser=browser, return_to=target)
+            except LoginRefused as refused:
+                return _refused(refused, key)
+        else:
+            abort(404)
+        return redirect(url, code=303)
+
+    @bp.get("/saml/metadata")
+    def saml_metadata() -> Response:
+        if service.saml is None:
+            abort(404)
+        return Response(service.saml.metadata(), mimetype="application/samlmetadata+xml")
+
+    @bp.post("/saml/acs")
+    def saml_acs() -> Response:
+        if service.saml is None:
+            abort(404)
+        db = service.session_factory()
+        try:
+            login = service.saml.complete_login(
+                db, request.form.get("SAMLResponse"), browser=request.cookies.get(settings.flow_cookie_name)
+            )
+        except LoginRefused as refused:
+            return _refused(refused, "saml")
+        return _finish(service, login.subject, "saml", login.idp_session, login.name_id, login.return_to)
+
+    @bp.get("/saml/slo")
+    def saml_slo() -> Response:
+        if service.saml is None:
+            abort(404)
+        db = service.session_factory()
+        try:
+            outcome = service.saml.handle_logout_message(
+                db, request.args.to_dict(), browser=request.cookies.get(settings.flow_cookie_name)
+            )
+        except LoginRefused as refused:
+            log.warning(
+                "saml logout message refused: reason=%s detail=%s",
+                refused.reason.value,
+                redact(refused.detail),
+            )
+            return redirect(settings.post_logout_url, code=303)
+        if outcome.ended_idp_subject is not None:
+            idp, name_id, session_index = outcome.ended_idp_subject
+            count = sessions.end_for_idp_subject(db, idp, name_id or "", session_index) if name_id else 0
+            log.info("identity provider ended sessions: idp=%s count=%d", idp, count)
+        return redirect(outcome.redirect or settings.post_logout_url, code=303)
+
+    @bp.get("/oidc/callback")
+    def oidc_callback() -> Response:
+        db = service.session_factory()
+        browser = request.cookies.get(settings.flow_cookie_name)
+        # Which provider: the state row we kept says so.
+        key = _oidc_key_for_state(db, request.args.get("state"))
+        rp = service.oidc.get(key or "")
+        if rp is None:
+            return _refused(LoginRefused(Reason.STATE, "unknown state"), "oidc")
+        try:
+            login = rp.complete_login(db, request.args, browser=browser)
+        except LoginRefused as refused:
+            return _refused(refused, rp.provider.key)
+        return _finish(
+            service,
+            login.subject,
+            "oidc",
+            {"idp": rp.provider.key, "id_token": login.id_token},
+            login.sub,
+            login.return_to,
+        )
+
+    @bp.post("/logout")
+    def logout() -> Response:
+        return _logout(service)
+
+    @bp.get("/logged-out")
+    def logged_out() -> Response:
+        return redirect(settings.post_logout_url, code=303)
+
+    return bp
+
+
+# --- session middleware -----------------------------------------------------------------
+
+
+def _service() -> IdentityService:
+    return current_app.extensions[EXTENSION]
+
+
+def _load_session() -> None:
+    service = _service()
+    token = request.cookies.get(service.settings.session_cookie_name)
+    g.identity_session = None
+    if not token:
+        return
+    active = sessions.load(service.session_factory(), service.policy, token, now=service.settings.clock())
+    if active is None:
+        g.identity_clear_cookie = True
+    g.identity_session = active
+
+
+def _write_cookies(response: Response) -> Response:
+    service = _service()
+    settings = service.settings
+    new_token = g.pop("identity_new_token", None)
+    if new_token:
+        response.set_cookie(
+            settings.session_cookie_name,
+            new_token,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="Lax",
+            path="/",
+        )
+    elif g.pop("identity_clear_cookie", False):
+        response.delete_cookie(
+            settings.session_cookie_name, path="/", secure=settings.cookie_secure, httponly=True
+        )
+    flow = g.pop("identity_new_flow", None)
+    if flow:
+        # The IdP's answer comes as a cross-site POST: SameSite=None, which browsers allow only with Secure.
+        response.set_cookie(
+            settings.flow_cookie_name,
+            flow,
+            max_age=int(settings.login_request_ttl.total_seconds()),
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="None" if settings.cookie_secure else "Lax",
+            path="/",
+        )
+    return response
+
+
+def _flow_token() -> str:
+    service = _service()
+    existing = request.cookies.get(service.settings.flow_cookie_name)
+    if existing and 20 <= len(existing) <= 128:
+        return existing
+    token = secrets.token_urlsafe(32)
+    g.identity_new_flow = token
+    return token
+
+
+# --- login and logout -------------------------------------------------------------------
+
+
+def _finish(
+    service: IdentityService,
+    subject: VerifiedSubject,
+    protocol: str,
+    idp_session: dict[str, Any],
+    idp_subject: str | None,
+    return_to: str | None,
+) -> Response:
+    settings = service.settings
+    now = settings.clock()
+    if subject.audience is Audience.CITIZEN and settings.minimum_age > 0:
+        age = subject.age_on(now.date())
+        if age is None or age < settings.minimum_age:
+            return _refused(LoginRefused(Reason.TOO_YOUNG, "below the minimum age"), subject.idp)
+    db = service.session_factory()
+    previous = request.cookies.get(settings.session_cookie_name)
+    token = sessions.start(
+        db,
+        service.policy,
+        subject,
+        protocol=protocol,
+        idp_session=idp_session,
+        idp_subject=idp_subject,
+        now=now,
+        previous_token=previous,
+    )
+    g.identity_new_token = token
+    g.identity_session = sessions.load(db, service.policy, token, now=now)
+    g.identity_return_to = return_to
+    key = pseudonymise(subject.personal_number, settings.pseudonym_key)
+    log.info(
+        "login: idp=%s protocol=%s audience=%s loa=%s subject=%s",
+        subject.idp,
+        protocol,
+        subject.audience.value,
+        subject.loa,
+        key[:12],
+    )
+    return service.on_login(subject)
+
+
+def _logout(service: IdentityService) -> Response:
+    settings = service.settings
+    token = request.cookies.get(settings.session_cookie_name)
+    db = service.session_factory()
+    ended = sessions.end(db, token) if token else None
+    g.identity_clear_cookie = True
+    g.identity_session = None
+    if ended is None:
+        return redirect(settings.post_logout_url, code=303)
+    log.info("logout: idp=%s protocol=%s", ended.subject.idp, ended.protocol)
+    idp_key = ended.idp_session.get("idp", ended.subject.idp)
+    if ended.protocol == "saml" and service.saml is not None and service.saml.supports_logout(idp_key):
+        try:
+            return redirect(service.saml.begin_logout(db, ended.idp_session, browser=_flow_token()), code=303)
+        except LoginRefused as refused:
+            log.warning("saml logout not started: reason=%s", refused.reason.value)
+    rp = service.oidc.get(idp_key)
+    if ended.protocol == "oidc" and rp is not None:
+        url = rp.logout_url(ended.idp_session.get("id_token", ""), settings.base + "/logged-out")
+        if url:
+            return redirect(url, code=303)
+    return redirect(settings.post_logout_url, code=303)
+
+
+def _refused(refused: LoginRefused, idp: str) -> Response:
+    log.warning(
+        "login refused: idp=%s reason=%s detail=%s", idp, refused.reason.value, redact(refused.detail)
+    )
+    message = _MESSAGES.get(refused.reason, _DEFAULT_MESSAGE)
+    status = 403 if refused.reason is Reason.TOO_YOUNG else 400
+    body = render_template(
+        "identity/message.html", title=gettext("Login failed"), message=message, reason=refused.reason.value
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _chooser(service: IdentityService, audience: Audience) -> str:
+    providers = [(idp.key, idp.label) for idp in service.settings.saml_idps if idp.audience is audience]
+    providers += [(op.key, op.label) for op in service.settings.oidc_providers if op.audience is audience]
+    title = gettext("Log in with e-ID") if audience is Audience.CITIZEN else gettext("Staff login")
+    return render_template(
+        "identity/login.html",
+        title=title,
+        providers=providers,
+        next=_safe_return_to(request.args.get("next")),
+    )
+
+
+def _oidc_key_for_state(db: Session, state: str | None) -> str | None:
+    if not state or len(state) > 128:
+        return None
+    return db.scalar(
+        select(LoginRequest.idp).where(LoginRequest.id == state, LoginRequest.protocol == "oidc")
+    )
+
+
+def _safe_return_to(value: str | None) -> str | None:
+    """Only a local path: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 512:
+        return None
+    return value
+
+
+# --- what the hub calls -----------------------------------------------------------------
+
+
+def current_session() -> sessions.ActiveSession | None:
+    """Return the request's live session, or None."""
+    return g.get("identity_session")
+
+
+def current_subject() -> VerifiedSubject | None:
+    """Return the logged-in person, or None."""
+    active = current_session()
+    return active.subject if active else None
+
+
+def current_actor() -> roles.Actor | None:
+    """Return the actor (with role grants for staff sessions) for authorization checks."""
+    active = current_session()
+    if active is None:
+        return None
+    if "identity_actor" not in g:
+        g.identity_actor = roles.load_actor(
+            _service().session_factory(), active.subject_key, active.subject.audience
+        )
+    return g.identity_actor
+
+
+def return_to() -> str | None:
+    """Return the local path the user wanted before logging in (only during ``on_login``)."""
+    return g.get("identity_return_to")
+
+
+def require(action: roles.Action, clinic_id: str | None = None) -> roles.Actor:
+    """Abort with 401 when nobody is logged in, 403 when ``roles.can`` says no; return the actor."""
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    if not roles.can(actor, action, clinic_id):
+        abort(403)
+    return actor
+
+
+def login_required(view: F) -> F:
+    """Decorate a view that needs any logged-in person."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_session() is None:
+            abort(401)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,161 @@
+"""Server-side login sessions: a fresh token at every login, idle and absolute time-outs.
+
+The browser holds only a random token; the table holds its hash, so a copy of the database
+cannot be replayed as cookies. Being server-side, a logout or time-out ends the session on every
+instance at once, which a signed cookie cannot do.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from identity.models import IdentitySession
+from identity.personal_numbers import pseudonymise
+from identity.store import digest
+from identity.subject import Audience, VerifiedSubject
+
+# Writing last_seen_at on every request costs a row update each; a minute's slack on a
+# 15-minute idle time-out does not matter.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_timeout: timedelta
+    absolute_timeout: timedelta
+    pseudonym_key: bytes
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """What the app sees of a valid session."""
+
+    token_hash: str
+    subject: VerifiedSubject
+    subject_key: str
+    protocol: str
+    idp_session: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+
+
+def start(
+    db: Session,
+    policy: SessionPolicy,
+    subject: VerifiedSubject,
+    *,
+    protocol: str,
+    idp_session: dict[str, Any],
+    idp_subject: str | None,
+    now: datetime,
+    previous_token: str | None = None,
+) -> str:
+    """Create a session for ``subject`` and return its token; the previous one, if any, ends (rotation)."""
+    if previous_token:
+        end(db, previous_token)
+    token = secrets.token_urlsafe(32)
+    db.add(
+        IdentitySession(
+            id=digest(token),
+            audience=subject.audience.value,
+            subject_key=pseudonymise(subject.personal_number, policy.pseudonym_key),
+            personal_number=subject.personal_number,
+            country=subject.country,
+            given_name=subject.given_name,
+            family_name=subject.family_name,
+            display_name=subject.display_name,
+            birth_date=subject.birth_date,
+            loa=subject.loa,
+            idp=subject.idp,
+            protocol=protocol,
+            idp_subject=digest(subject.idp, idp_subject) if idp_subject else None,
+            idp_session=idp_session,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + policy.absolute_timeout,
+        )
+    )
+    db.flush()
+    return token
+
+
+def load(db: Session, policy: SessionPolicy, token: str | None, *, now: datetime) -> ActiveSession | None:
+    """Return the live session for ``token``, ending it when idle or past its absolute limit."""
+    if not token or len(token) > 128:
+        return None
+    row = db.get(IdentitySession, digest(token))
+    if row is None:
+        return None
+    if now >= row.expires_at or now - row.last_seen_at >= policy.idle_timeout:
+        db.delete(row)
+        db.flush()
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+        db.flush()
+    return _active(row)
+
+
+def end(db: Session, token: str) -> ActiveSession | None:
+    """End the session for ``token``; return what it was (for logging out at the provider)."""
+    row = db.get(IdentitySession, digest(token))
+    if row is None:
+        return None
+    active = _active(row)
+    db.delete(row)
+    db.flush()
+    return active
+
+
+def end_for_idp_subject(db: Session, idp: str, idp_subject: str, session_index: str | None = None) -> int:
+    """End the sessions an identity provider's logout request speaks of; return how many."""
+    rows = db.scalars(select(IdentitySession).where(IdentitySession.idp_subject == digest(idp, idp_subject)))
+    count = 0
+    for row in rows:
+        if session_index and row.idp_session.get("session_index") not in {None, session_index}:
+            continue
+        db.delete(row)
+        count += 1
+    db.flush()
+    return count
+
+
+def end_all_for(db: Session, subject_key: str) -> int:
+    """End every session of one person (e.g. after their roles changed)."""
+    result = db.execute(delete(IdentitySession).where(IdentitySession.subject_key == subject_key))
+    return result.rowcount
+
+
+def purge_expired(db: Session, policy: SessionPolicy, now: datetime) -> int:
+    """Delete sessions past either time-out (call from a periodic job)."""
+    stale = (IdentitySession.expires_at <= now) | (IdentitySession.last_seen_at <= now - policy.idle_timeout)
+    return db.execute(delete(IdentitySession).where(stale)).rowcount
+
+
+def _active(row: IdentitySession) -> ActiveSession:
+    subject = VerifiedSubject(
+        personal_number=row.personal_number,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        display_name=row.display_name,
+        loa=row.loa,
+        idp=row.idp,
+        birth_date=row.birth_date,
+        country=row.country,
+        audience=Audience(row.audience),
+    )
+    return ActiveSession(
+        token_hash=row.id,
+        subject=subject,
+        subject_key=row.subject_key,
+        protocol=row.protocol,
+        idp_session=dict(row.idp_session or {}),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )

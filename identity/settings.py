@@ -1,0 +1,153 @@
+"""Settings for e-ID login: plain frozen dataclasses the hub builds from its own configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from identity import assurance
+from identity.subject import Audience
+
+# Sweden Connect attribute names (urn:oid form, NameFormat uri).
+SWEDEN_CONNECT_ATTRIBUTES: Mapping[str, str] = MappingProxyType(
+    {
+        "personal_number": "urn:oid:1.2.752.29.4.13",
+        "given_name": "urn:oid:2.5.4.42",
+        "family_name": "urn:oid:2.5.4.4",
+        "display_name": "urn:oid:2.16.840.1.113730.3.1.241",
+    }
+)
+
+
+def utc_now() -> datetime:
+    """Return the current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SamlIdp:
+    """One SAML identity provider (e.g. a BankID or Freja IdP in Sweden Connect)."""
+
+    key: str
+    label: str
+    entity_id: str
+    sso_url: str
+    certificates: tuple[str, ...]
+    slo_url: str | None = None
+    audience: Audience = Audience.CITIZEN
+    attributes: Mapping[str, str] = field(default_factory=lambda: SWEDEN_CONNECT_ATTRIBUTES)
+    # Exact URIs to request; empty means every known SAML URI at or above the minimum.
+    authn_contexts: tuple[str, ...] = ()
+    want_messages_signed: bool = True
+
+
+@dataclass(frozen=True)
+class SamlSp:
+    """Our SAML service provider: entity id and the key pair that signs requests."""
+
+    entity_id: str
+    certificate: str
+    private_key: str
+    organisation_name: str = "Regional booking hub"
+    organisation_url: str = ""
+    technical_contact_email: str = ""
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """One OpenID provider (e.g. ID-porten); the personal number claim name is configurable."""
+
+    key: str
+    label: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    audience: Audience = Audience.CITIZEN
+    scopes: tuple[str, ...] = ("openid", "profile")
+    personal_number_claim: str = "pid"
+    given_name_claim: str = "given_name"
+    family_name_claim: str = "family_name"
+    display_name_claim: str = "name"
+    # Exact acr values to request and accept; empty means every known value at or above the minimum.
+    acr_values: tuple[str, ...] = ()
+    discovery_url: str | None = None
+
+    @property
+    def metadata_url(self) -> str:
+        return self.discovery_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """Everything identity needs; nothing is read from the environment.
+
+    ``public_url`` is the externally visible URL of the identity blueprint (e.g.
+    ``https://hub.example/identity``); ACS, SLO and redirect URIs derive from it, and responses
+    are compared with it exactly, so it must be right behind a proxy.
+    """
+
+    public_url: str
+    pseudonym_key: bytes
+    sp: SamlSp | None = None
+    saml_idps: tuple[SamlIdp, ...] = ()
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    minimum_loa: str = assurance.LOA3
+    # Minimum age for citizens' self-service; 0 lets everyone with an e-ID in.
+    minimum_age: int = 0
+    personal_number_countries: tuple[str, ...] = ("se",)
+    idle_timeout: timedelta = timedelta(minutes=15)
+    absolute_timeout: timedelta = timedelta(hours=8)
+    login_request_ttl: timedelta = timedelta(minutes=10)
+    cookie_secure: bool = True
+    post_logout_url: str = "/"
+    oidc_leeway_seconds: int = 30
+    http_timeout_seconds: float = 10.0
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def __post_init__(self) -> None:
+        assurance.minimum_level(self.minimum_loa)  # fail fast on an unknown URI
+        keys = [idp.key for idp in self.saml_idps] + [op.key for op in self.oidc_providers]
+        if len(keys) != len(set(keys)):
+            raise ValueError("identity provider keys must be unique")
+        if self.saml_idps and self.sp is None:
+            raise ValueError("SAML identity providers need the SP settings")
+        if urlsplit(self.public_url).scheme not in {"http", "https"}:
+            raise ValueError("public_url must be an absolute http(s) URL")
+
+    @property
+    def base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def acs_url(self) -> str:
+        return self.base + "/saml/acs"
+
+    @property
+    def slo_url(self) -> str:
+        return self.base + "/saml/slo"
+
+    @property
+    def metadata_url(self) -> str:
+        return self.base + "/saml/metadata"
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        return self.base + "/oidc/callback"
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix pins the cookie to our host, path / and Secure.
+        return "__Host-identity_session" if self.cookie_secure else "identity_session"
+
+    @property
+    def flow_cookie_name(self) -> str:
+        return "__Host-identity_flow" if self.cookie_secure else "identity_flow"
+
+    def saml_idp(self, key: str) -> SamlIdp | None:
+        return next((idp for idp in self.saml_idps if idp.key == key), None)
+
+    def oidc_provider(self, key: str) -> OidcProvider | None:
+        return next((op for op in self.oidc_providers if op.key == key), None)

@@ -16,6 +16,7 @@ the time limits and maps every failure once (see :mod:`clinic_adapters.soap.tran
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -89,12 +90,14 @@ class RivSchedulingAdapter(ClinicAdapter):
         default_slot_minutes: int = 15,
         session: requests.Session | None = None,
         plugins: list[Any] | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """Build the adapter; no network I/O happens until the first call.
 
         ``logical_address`` addresses GetAllHealthcareFacilities and the health check (default:
         blank, which a producer serving one system answers with all its facilities).
         ``default_slot_minutes`` is the length of a timeslot that has no end time.
+        ``session``, ``plugins`` (zeep plugins) and ``clock`` are dependencies, not configuration.
         """
         if not endpoint:
             raise ValueError("endpoint is required")
@@ -106,6 +109,7 @@ class RivSchedulingAdapter(ClinicAdapter):
         self.logical_address = logical_address or ""
         self.catalogue_subject = normalize_personal_number(catalogue_subject)
         self.default_slot_minutes = default_slot_minutes
+        self.clock = clock
         self.client = RivClient(
             endpoint,
             wsdl_url,
@@ -214,7 +218,7 @@ class RivSchedulingAdapter(ClinicAdapter):
                 continue
             previous = seats.get(key)
             seats[key] = (timeslot, previous[1] + 1 if previous else 1)
-        now = utc_now()
+        now = self.clock()
         slots = []
         for key, (timeslot, free) in seats.items():
             try:
@@ -244,7 +248,7 @@ class RivSchedulingAdapter(ClinicAdapter):
             timeTypeID=time_type_id,
             subject_of_care=self.catalogue_subject,
         )
-        today = to_local(utc_now(), clinic.timezone).date()
+        today = to_local(self.clock(), clinic.timezone).date()
         days: set[date] = set()
         # One entry per date × performer × time type (trap 11): keep each date once.
         for entry in self._list(answer, "performerAvailabilityByDate"):

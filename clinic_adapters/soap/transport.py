@@ -216,6 +216,8 @@ def _technical_error(operation: str, exc: Exception) -> Unavailable:
         return Unavailable(f"{operation}: HTTP error ({type(exc).__name__})")
     if isinstance(exc, zeep.exceptions.TransportError):
         # an HTML error page, a proxy's 502, a 404 for a wrong address (trap 10)
+        if 200 <= exc.status_code < 300:
+            return InvalidResponse(f"{operation}: HTTP {exc.status_code} without a SOAP envelope")
         return Unavailable(f"{operation}: HTTP {exc.status_code}")
     if isinstance(
         exc,

@@ -125,7 +125,7 @@ def create_app(sim: FhirSimulator) -> Flask:
         )
         if faults.latency:
             time.sleep(faults.latency)
-        fault = faults.take(request.method)
+        fault = faults.take(request.method, request.path.removeprefix("/fhir").lstrip("/"))
         if fault is not None:
             answer = _apply_fault(fault)
             if answer is not None:

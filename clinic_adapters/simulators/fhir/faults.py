@@ -20,6 +20,7 @@ class Fault:
     kind: str
     retry_after: str | None = None
     method: str | None = None  # only requests with this method consume the fault
+    path: str | None = None  # only requests whose path below the base starts so, e.g. "Appointment"
 
 
 class Faults:
@@ -32,21 +33,27 @@ class Faults:
         self._lock = threading.Lock()
 
     def inject(
-        self, kind: str, count: int = 1, *, retry_after: str | None = None, method: str | None = None
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        retry_after: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         """Make the next ``count`` matching FHIR requests fail in the given way."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {sorted(KINDS)}")
         with self._lock:
-            self._queue.extend([Fault(kind, retry_after, method and method.upper())] * count)
+            self._queue.extend([Fault(kind, retry_after, method and method.upper(), path)] * count)
 
-    def take(self, method: str) -> Fault | None:
+    def take(self, method: str, path: str) -> Fault | None:
         """Remove and return the first fault that applies to a request of this method."""
         with self._lock:
             for fault in self._queue:
                 if fault.kind == CONCURRENT_UPDATE and method != "PUT":
                     continue  # only a write can meet a concurrent write
-                if fault.method in (None, method):
+                if fault.method in (None, method) and (fault.path is None or path.startswith(fault.path)):
                     self._queue.remove(fault)
                     return fault
         return None

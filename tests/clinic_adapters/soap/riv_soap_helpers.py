@@ -79,7 +79,9 @@ class _PatchedCoreResolver(etree.Resolver):
         if system_url and system_url.endswith("crm_scheduling_1.1.xsd"):
             text = (CONTRACT / "core_components" / "crm_scheduling_1.1.xsd").read_text(encoding="utf-8")
             assert _BROKEN_PATTERN in text  # the trap is still there: the patch is still needed
-            return self.resolve_string(text.replace(_BROKEN_PATTERN, _FIXED_PATTERN), context)
+            return self.resolve_string(
+                text.replace(_BROKEN_PATTERN, _FIXED_PATTERN), context, base_url=system_url
+            )
         return None
 
 

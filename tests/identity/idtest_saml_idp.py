@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from cryptography.utils import CryptographyDeprecationWarning
 from flask import Flask, Response, redirect, request
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 # pysaml2 7.5.5 touches modes.CFB at import, which cryptography >= 47 deprecates (moved to
 # "decrepit"); it is only a test dependency, so the warning is silenced here and nowhere else.
@@ -31,6 +32,22 @@ from idtest_support import KeyPair
 
 from identity.settings import SamlIdp
 from identity.subject import Audience
+
+OTHER_SP = "https://other-sp.example/metadata"
+# A second SP the IdP knows, so it can issue an assertion for another audience.
+OTHER_SP_METADATA = OneLogin_Saml2_Settings(
+    {
+        "strict": True,
+        "sp": {
+            "entityId": OTHER_SP,
+            "assertionConsumerService": {
+                "url": "https://other-sp.example/acs",
+                "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+            },
+        },
+    },
+    sp_validation_only=True,
+).get_sp_metadata()
 
 
 @dataclass
@@ -78,7 +95,7 @@ class SamlTestIdp:
         )
 
     def load_sp_metadata(self, sp_metadata: str) -> None:
-        """Configure the pysaml2 server with our SP's published metadata."""
+        """Configure the pysaml2 server with our SP's published metadata (and another SP's)."""
         config = IdPConfig()
         config.load(
             {
@@ -98,7 +115,7 @@ class SamlTestIdp:
                 "key_file": str(self.keys.key_file),
                 "cert_file": str(self.keys.cert_file),
                 "xmlsec_binary": "/usr/bin/xmlsec1",
-                "metadata": {"inline": [sp_metadata]},
+                "metadata": {"inline": [sp_metadata, OTHER_SP_METADATA]},
                 "allow_unknown_attributes": True,
                 "signing_algorithm": SIG_RSA_SHA256,
                 "digest_algorithm": DIGEST_SHA256,
@@ -162,31 +179,36 @@ class SamlTestIdp:
 
     def respond(self, authn_request: Any, relay_state: str) -> str:
         """Answer an AuthnRequest with the configured NextLogin; return the auto-POST HTML."""
+        acs = authn_request.assertion_consumer_service_url or self._acs(authn_request.issuer.text)
+        requested = authn_request.requested_authn_context.authn_context_class_ref[0].text
+        return self.post_form(authn_request.id, acs, authn_request.issuer.text, requested, relay_state)
+
+    def post_form(
+        self, in_response_to: str | None, acs: str, sp_entity_id: str, requested: str, relay_state: str = ""
+    ) -> str:
+        """Build, sign and POST-bind a Response (``in_response_to`` None: unsolicited)."""
         assert self.server is not None
         plan = self.next
-        acs = authn_request.assertion_consumer_service_url or self._acs(authn_request.issuer.text)
-        requested = authn_request.requested_authn_context
-        class_ref = plan.authn_context or requested.authn_context_class_ref[0].text
+        confirmation_data = {"recipient": plan.recipient or acs}
+        if in_response_to:
+            confirmation_data["in_response_to"] = in_response_to
         farg = {
             "assertion": {
                 "subject": {
                     "subject_confirmation": {
                         "method": "urn:oasis:names:tc:SAML:2.0:cm:bearer",
-                        "subject_confirmation_data": {
-                            "in_response_to": authn_request.id,
-                            "recipient": plan.recipient or acs,
-                        },
+                        "subject_confirmation_data": confirmation_data,
                     }
                 }
             }
         }
         response = self.server.create_authn_response(
             identity=plan.attributes,
-            in_response_to=authn_request.id,
+            in_response_to=in_response_to,
             destination=plan.destination or acs,
-            sp_entity_id=plan.audience or authn_request.issuer.text,
+            sp_entity_id=plan.audience or sp_entity_id,
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=plan.name_id),
-            authn={"class_ref": class_ref},
+            authn={"class_ref": plan.authn_context or requested},
             sign_response=plan.sign_response,
             sign_assertion=plan.sign_assertion,
             sign_alg=SIG_RSA_SHA256,

@@ -1,0 +1,123 @@
+"""The reference FHIR simulator as a server: auth, paging, atomic booking, versions, dates."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+from fhir_testdata import PNR
+
+from clinic_adapters.simulators.fhir import PERSONNUMMER_SYSTEM
+
+
+def book(client, slot_id, patient_id):
+    return client.post("Appointment", json={
+        "resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot_id}"}],
+        "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}],
+    })
+
+
+def test_fhir_calls_need_a_token(sim):
+    assert httpx.get(f"{sim.base_url}/Slot").status_code == 401
+    assert httpx.get(f"{sim.base_url}/metadata").status_code == 200
+    bad = httpx.post(sim.token_url, data={"grant_type": "client_credentials"}, auth=("hub", "nope"))
+    assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+
+
+def test_paging_returns_every_match_once_with_capped_count(fhir_client, sim):
+    page = fhir_client.get("Slot", params={"status": "free", "_count": 1000}).json()
+    ids = []
+    while True:
+        assert len(page["entry"]) <= sim.config.max_page_size
+        assert "total" not in page
+        ids += [e["resource"]["id"] for e in page["entry"]]
+        link = next((x["url"] for x in page["link"] if x["relation"] == "next"), None)
+        if link is None:
+            break
+        page = fhir_client.get(link).json()
+    assert len(ids) == len(set(ids)) == sim.store.count("Slot")
+
+
+def test_concurrent_bookings_of_one_slot_give_exactly_one_appointment(fhir_client, sim):
+    patient = sim.store.add_patient(PNR)
+    results: list[int] = []
+
+    def attempt() -> None:
+        results.append(book(fhir_client, "slot-1", patient).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [201] + [409] * 7
+    assert fhir_client.get("Slot/slot-1").json()["status"] == "busy"
+
+
+def test_create_answers_location_with_history_and_etag(fhir_client, sim):
+    created = book(fhir_client, "slot-2", sim.store.add_patient(PNR))
+    rid = created.json()["id"]
+    assert created.headers["Location"].endswith(f"/Appointment/{rid}/_history/1")
+    assert created.headers["ETag"] == 'W/"1"'
+
+
+def test_update_needs_the_current_version(fhir_client, sim):
+    appointment = book(fhir_client, "slot-3", sim.store.add_patient(PNR)).json()
+    cancelled = {**appointment, "status": "cancelled"}
+    url = f"Appointment/{appointment['id']}"
+    assert fhir_client.put(url, json=cancelled).status_code == 428
+    assert fhir_client.put(url, json=cancelled, headers={"If-Match": 'W/"7"'}).status_code == 412
+    done = fhir_client.put(url, json=cancelled, headers={"If-Match": 'W/"1"'})
+    assert done.status_code == 200 and done.headers["ETag"] == 'W/"2"'
+    assert fhir_client.put(url, json=cancelled, headers={"If-Match": 'W/"1"'}).status_code == 412
+    assert fhir_client.get("Slot/slot-3").json()["status"] == "free"
+
+
+def test_unencoded_plus_in_an_offset_is_refused(fhir_client):
+    # "+" unencoded in a query string means a space: the server cannot read the date.
+    assert fhir_client.get("Slot?start=ge2026-03-23T08:00:00+01:00").status_code == 400
+    assert fhir_client.get("Slot", params={"start": "ge2026-03-23T08:00:00+01:00"}).status_code == 200
+
+
+def test_patient_search_by_post_keeps_the_number_out_of_the_url(fhir_client, sim):
+    found = fhir_client.post("Patient/_search", data={"identifier": f"{PERSONNUMMER_SYSTEM}|{PNR}"}).json()
+    assert [e["resource"]["identifier"][0]["value"] for e in found["entry"]] == [PNR]
+    assert all(PNR not in str(r["args"]) and PNR not in r["path"] for r in sim.requests)
+
+
+def test_restart_keeps_port_and_data(sim, fhir_client):
+    book(fhir_client, "slot-4", sim.store.add_patient(PNR))
+    port = sim.port
+    sim.stop()
+    sim.start()
+    assert sim.port == port
+    assert fhir_client.get("Slot/slot-4").json()["status"] == "busy"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_cli_serves_until_stopped():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clinic_adapters.simulators.fhir", "--port", str(port), "--weeks", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the CLI simulator did not come up"
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,121 @@
+"""Wire faults end as Unavailable, quickly: HTML 503, refused and dropped connections, time-outs, 429."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from clinic_adapters import Unavailable, get_adapter
+from clinic_adapters.simulators.fhir import DROP, HTML_503, RATE_LIMIT
+
+
+def requests_to(sim, method, path):
+    return [r for r in sim.requests if r["method"] == method and r["path"] == path]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_html_503_is_unavailable(sim, adapter, north):
+    sim.faults.inject(HTML_503)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="HTTP 503"):
+        adapter.list_time_types(north)
+    assert time.monotonic() - started < 1
+    assert adapter.list_time_types(north)  # the next call goes through
+
+
+def test_refused_connection_is_unavailable_quickly(north):
+    port = free_port()  # nothing listens here
+    adapter = get_adapter("fhir-r4", {
+        "base_url": f"http://127.0.0.1:{port}/fhir", "token_url": f"http://127.0.0.1:{port}/oauth/token",
+        "client_id": "hub", "client_secret": "x", "connect_timeout": 0.5, "read_timeout": 0.5})
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="connection failed"):
+        adapter.list_time_types(north)
+    assert time.monotonic() - started < 1
+    assert not adapter.health().ok
+
+
+def test_stopped_server_is_unavailable_and_recovers_on_restart(sim, adapter, north):
+    assert adapter.list_time_types(north)
+    sim.stop()  # also cuts the adapter's kept-alive connection
+    with pytest.raises(Unavailable):
+        adapter.list_time_types(north)
+    sim.start()  # same port, same data
+    assert adapter.list_time_types(north)
+
+
+def test_read_timeout_is_unavailable_within_the_timeout(sim, make_adapter, north):
+    adapter = make_adapter(sim, read_timeout=0.3)
+    adapter.list_time_types(north)  # token and clinic lookup done
+    sim.faults.latency = 1.0
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="timed out"):
+        adapter.list_time_types(north)
+    assert time.monotonic() - started < 0.9
+
+
+def test_slow_token_endpoint_is_unavailable(sim, make_adapter, north):
+    adapter = make_adapter(sim, read_timeout=0.3)
+    sim.faults.token_latency = 1.0
+    with pytest.raises(Unavailable, match="timed out"):
+        adapter.list_time_types(north)
+
+
+def test_dropped_connection_is_unavailable(sim, adapter, north):
+    sim.faults.inject(DROP)
+    with pytest.raises(Unavailable, match="connection failed"):
+        adapter.list_time_types(north)
+
+
+def test_wrong_client_secret_is_unavailable(sim, make_adapter, north):
+    adapter = make_adapter(sim, client_secret="wrong")
+    with pytest.raises(Unavailable, match="invalid_client"):
+        adapter.list_time_types(north)
+
+
+def test_read_honours_one_short_retry_after(sim, adapter, north):
+    adapter.list_time_types(north)
+    sim.faults.inject(RATE_LIMIT, retry_after="0.2")
+    started = time.monotonic()
+    assert adapter.list_time_types(north)
+    assert time.monotonic() - started >= 0.2
+
+
+def test_read_retries_a_429_only_once(sim, adapter, north):
+    adapter.list_time_types(north)
+    sim.faults.inject(RATE_LIMIT, count=2, retry_after="0")
+    with pytest.raises(Unavailable, match="HTTP 429"):
+        adapter.list_time_types(north)
+
+
+def test_retry_after_beyond_the_timeout_is_not_waited_for(sim, adapter, north):
+    adapter.list_time_types(north)
+    sim.faults.inject(RATE_LIMIT, retry_after="120")
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="HTTP 429"):
+        adapter.list_time_types(north)
+    assert time.monotonic() - started < 1
+
+
+def test_write_is_never_retried_on_429(sim, adapter, north, citizen, week):
+    slot = adapter.available_slots(north, "doctor", *week)[0]
+    sim.faults.inject(RATE_LIMIT, retry_after="0", method="POST", path="Appointment")
+    with pytest.raises(Unavailable, match="HTTP 429"):
+        adapter.make_booking(north, slot.id, citizen)
+    assert len(requests_to(sim, "POST", "/fhir/Appointment")) == 1
+
+
+def test_html_503_on_booking_is_unavailable_and_books_nothing(sim, adapter, north, citizen, week):
+    slot = adapter.available_slots(north, "doctor", *week)[0]
+    sim.faults.inject(HTML_503, method="POST", path="Appointment")
+    with pytest.raises(Unavailable):
+        adapter.make_booking(north, slot.id, citizen)
+    assert len(requests_to(sim, "POST", "/fhir/Appointment")) == 1
+    assert sim.store.count("Appointment") == 0

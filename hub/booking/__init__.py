@@ -1,0 +1,1 @@
+"""Booking across clinics: directory, free times, book, rebook, cancel, my bookings."""

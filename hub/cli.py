@@ -1,0 +1,73 @@
+"""Command line: ``hub demo``, ``hub db-upgrade``, ``hub db-check``, ``hub seed-demo``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app() -> Flask:
+    from hub import create_app
+
+    return create_app()
+
+
+@click.command("db-upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    from hub.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+@click.command("db-check")
+@with_appcontext
+def db_check() -> None:
+    """Fail if the models and the migrations have drifted apart."""
+    from hub.migrate import check
+
+    check(current_app.config["DATABASE_URL"])
+    click.echo("Models and migrations agree.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create the demo region (once)."""
+    from hub.db import database
+    from hub.demo import seed
+
+    with database().session_scope() as db:
+        created = seed(db)
+    click.echo("Demo region created." if created else "Demo data already present.")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def demo(host: str, port: int) -> None:
+    """Migrate, seed the demo region and serve the hub."""
+    from waitress import serve
+
+    from hub.db import database
+    from hub.demo import seed
+    from hub.migrate import upgrade
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    upgrade(app.config["DATABASE_URL"])
+    with database().session_scope() as db:
+        seed(db)
+    click.echo(f"The hub is running at http://{host}:{port}/ (test login: http://{host}:{port}/dev-login)")
+    serve(app, host=host, port=port, threads=16)
+
+
+def init_app(app: Flask) -> None:
+    for command in (db_upgrade, db_check, seed_demo, demo):
+        app.cli.add_command(command)
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=True)

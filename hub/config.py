@@ -1,0 +1,60 @@
+"""Configuration: defaults, then the instance/environment, then the caller's mapping."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "HUB_"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app refuses to start."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "HUB_ENV": "development",  # "production" forbids development shortcuts
+        "SECRET_KEY": None,
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "hub.sqlite3"),
+        "DEV_LOGIN": False,
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+        "LANGUAGES": ("sv", "en", "de"),
+        "REGION_NAME": "Region Stockholm",
+        "SLOT_SEARCH_DAYS": 14,
+        "SLOT_SEARCH_MAX_DAYS": 62,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read ``HUB_*`` variables (``HUB_DATABASE_URL`` → ``DATABASE_URL``)."""
+    environ = dict(os.environ if environ is None else environ)
+    found: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name if name == "HUB_ENV" else name[len(ENV_PREFIX) :]
+        if value.lower() in {"1", "true", "yes", "on"}:
+            found[key] = True
+        elif value.lower() in {"0", "false", "no", "off"}:
+            found[key] = False
+        else:
+            found[key] = value
+    return found
+
+
+def check(config: dict[str, Any]) -> None:
+    """Refuse settings that must never reach production."""
+    if config["HUB_ENV"] == "production":
+        if config.get("DEV_LOGIN"):
+            raise ConfigError("the development login cannot be enabled with production settings")
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == "dev":  # noqa: S105 - refuses the demo key
+            raise ConfigError("production needs a real HUB_SECRET_KEY")
+        config["SESSION_COOKIE_SECURE"] = True
+    if not config.get("SECRET_KEY"):
+        raise ConfigError("set HUB_SECRET_KEY (or SECRET_KEY in the test mapping)")

@@ -1,0 +1,123 @@
+"""Engine, per-request session and the declarative base of the hub's own tables.
+
+One transaction per request: views and operations only flush; the request is committed in one
+place (``commit_or_rollback``) and rolled back on any error answer or exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextvars import ContextVar
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# The hub shares the calendar's storage conventions (constraint names, UTC instants).
+from standalone_calendar.models import NAMING_CONVENTION, UTCDateTime
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Whether new SQLite transactions take the write lock at once: yes, unless the work at hand only
+# reads (safe HTTP methods), so that readers never queue behind or block writers.
+sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=True)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine; SQLite gets write-safe transactions (one writer, no lock upgrades)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **options)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's begin event, not pysqlite, open transactions.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # IMMEDIATE takes the write lock up front, so two bookings never race to upgrade a
+            # read lock (which SQLite answers with "database is locked" instead of waiting).
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
+
+        return engine
+    options.setdefault("pool_size", 10)
+    options.setdefault("max_overflow", 50)
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **options)
+
+
+class Database:
+    """The app's engine and session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """A session outside a request (CLI, jobs): committed on success, rolled back on error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["hub.db"]
+
+
+def session() -> Session:
+    """Return the current request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+def commit_or_rollback(response: Response) -> Response:
+    """Commit the request's work when the answer is a success, roll it back otherwise."""
+    current = g.get("db_session")
+    if current is not None:
+        if response.status_code < 400:
+            current.commit()
+        else:
+            current.rollback()
+    return response
+
+
+def close_session(_exc: BaseException | None) -> None:
+    current = g.pop("db_session", None)
+    if current is not None:
+        current.rollback()
+        current.close()
+    token = g.pop("write_intent_token", None)
+    if token is not None:
+        sqlite_write_intent.reset(token)
+
+
+def declare_write_intent() -> None:
+    g.write_intent_token = sqlite_write_intent.set(request.method not in SAFE_METHODS)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["hub.db"] = Database(app.config["DATABASE_URL"])
+    app.before_request(declare_write_intent)
+    app.after_request(commit_or_rollback)
+    app.teardown_appcontext(close_session)
+
+
+__all__ = ["Base", "Database", "UTCDateTime", "database", "init_app", "make_engine", "session"]

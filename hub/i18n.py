@@ -1,0 +1,43 @@
+"""Language choice (the user's pick, then Accept-Language, then Swedish) and locale formatting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, format_date, format_time, get_locale
+
+from clinic_adapters.timezones import to_local
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def clinic_date(value: datetime, tz_name: str, fmt: str = "full") -> str:
+    """Format the local day of an instant in the clinic's zone, with the user's weekday names."""
+    return format_date(to_local(value, tz_name).date(), fmt)
+
+
+def clinic_time(value: datetime, tz_name: str) -> str:
+    """Format the wall-clock time of an instant in the clinic's zone."""
+    return format_time(to_local(value, tz_name), "short", rebase=False)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(LOCALES_DIR))
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(
+        clinic_date=clinic_date, clinic_time=clinic_time, current_language=current_language
+    )

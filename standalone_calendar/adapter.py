@@ -1,0 +1,424 @@
+"""The built-in timebook behind the adapter contract, writing in the caller's transaction."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from clinic_adapters import (
+    Booking,
+    BookingResult,
+    BookingStatus,
+    CancelResult,
+    Capabilities,
+    ClinicAdapter,
+    ClinicRef,
+    Health,
+    NotAllowed,
+    NotFound,
+    Performer,
+    SeriesRequest,
+    Slot,
+    SlotTaken,
+    Subject,
+    TimeType,
+    TooLateToCancel,
+    normalize_hsa_id,
+)
+from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
+from standalone_calendar import seats
+from standalone_calendar.generation import Absence, Candidate, Window, generate
+from standalone_calendar.models import (
+    Calendar,
+    CalendarBooking,
+    ClosedDate,
+    Closure,
+    OpeningRule,
+    Practitioner,
+    SlotType,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotKey:
+    """What a standalone slot id encodes: slot type, start minute (UTC epoch), practitioner."""
+
+    slot_type_id: int
+    start: datetime
+    practitioner_id: int | None
+
+    def encode(self) -> str:
+        minutes = int(self.start.timestamp()) // 60
+        return f"{self.slot_type_id}-{minutes}-{self.practitioner_id or 0}"
+
+    @classmethod
+    def decode(cls, slot_id: str) -> SlotKey:
+        try:
+            type_part, minute_part, practitioner_part = slot_id.split("-")
+            start = datetime.fromtimestamp(int(minute_part) * 60, tz=UTC)
+            practitioner = int(practitioner_part) or None
+            return cls(int(type_part), start, practitioner)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise NotFound("malformed slot id") from exc
+
+
+class StandaloneCalendarAdapter(ClinicAdapter):
+    """The hub's own timebook; ``session`` returns the caller's current SQLAlchemy session."""
+
+    key = "standalone"
+    capabilities = Capabilities(series_booking=True, transactional=True)
+
+    def __init__(self, session: Callable[[], Session], clock: Callable[[], datetime] = utc_now) -> None:
+        self._session = session
+        self._clock = clock
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @property
+    def db(self) -> Session:
+        return self._session()
+
+    def _calendar(self, clinic: ClinicRef) -> Calendar:
+        calendar = self.db.scalar(
+            select(Calendar).where(Calendar.clinic_hsa_id == normalize_hsa_id(clinic.hsa_id))
+        )
+        if calendar is None:
+            raise NotFound("the clinic has no standalone calendar")
+        return calendar
+
+    def _slot_type(self, calendar: Calendar, *, code: str | None = None, id: int | None = None) -> SlotType:
+        query = select(SlotType).where(SlotType.calendar_id == calendar.id)
+        query = query.where(SlotType.code == code) if code is not None else query.where(SlotType.id == id)
+        slot_type = self.db.scalar(query)
+        if slot_type is None:
+            raise NotFound("unknown slot type")
+        return slot_type
+
+    def _candidates(
+        self,
+        calendar: Calendar,
+        slot_type: SlotType,
+        start: datetime,
+        end: datetime,
+        practitioner_id: int | None = None,
+    ) -> list[Candidate]:
+        rules = self.db.scalars(select(OpeningRule).where(OpeningRule.slot_type_id == slot_type.id)).all()
+        windows = [
+            Window(
+                weekday=r.weekday,
+                start=r.start_time,
+                end=r.end_time,
+                duration_minutes=slot_type.duration_minutes,
+                capacity=r.capacity or slot_type.capacity,
+                practitioner_id=r.practitioner_id,
+                room=r.room,
+                valid_from=r.valid_from,
+                valid_until=r.valid_until,
+            )
+            for r in rules
+            if practitioner_id is None or r.practitioner_id == practitioner_id
+        ]
+        margin = timedelta(days=1)
+        closures = self.db.scalars(
+            select(Closure).where(
+                Closure.calendar_id == calendar.id,
+                Closure.ends_at > start - margin,
+                Closure.starts_at < end + margin,
+            )
+        ).all()
+        closed_days = self.db.scalars(
+            select(ClosedDate.day).where(ClosedDate.calendar_id == calendar.id)
+        ).all()
+        return generate(
+            windows,
+            calendar.timezone,
+            start,
+            end,
+            closed_days=closed_days,
+            absences=[Absence(c.starts_at, c.ends_at, c.practitioner_id) for c in closures],
+        )
+
+    def _bookable_from(self, calendar: Calendar) -> datetime:
+        return self._clock() + timedelta(minutes=calendar.min_notice_minutes)
+
+    def _bookable_until(self, calendar: Calendar) -> datetime:
+        return self._clock() + timedelta(days=calendar.horizon_days)
+
+    def _slot(
+        self,
+        clinic: ClinicRef,
+        slot_type: SlotType,
+        candidate: Candidate,
+        free: int,
+        practitioners: dict[int, Practitioner],
+    ) -> Slot:
+        practitioner = practitioners.get(candidate.practitioner_id) if candidate.practitioner_id else None
+        return Slot(
+            id=SlotKey(slot_type.id, candidate.start, candidate.practitioner_id).encode(),
+            clinic_hsa_id=normalize_hsa_id(clinic.hsa_id),
+            time_type_id=slot_type.code,
+            time_type_name=slot_type.name,
+            start=candidate.start,
+            end=candidate.end,
+            performer_id=practitioner.code if practitioner else None,
+            performer_name=f"{practitioner.given_name} {practitioner.family_name}" if practitioner else None,
+            resource_name=candidate.room,
+            capacity=candidate.capacity,
+            free=free,
+            cancel_booking_allowed=slot_type.cancel_allowed,
+            rebooking_allowed=slot_type.rebook_allowed,
+        )
+
+    def _practitioners(self, calendar: Calendar) -> dict[int, Practitioner]:
+        rows = self.db.scalars(select(Practitioner).where(Practitioner.calendar_id == calendar.id))
+        return {p.id: p for p in rows}
+
+    def _resolve(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, Candidate]:
+        """Find the generated time a slot id names, or say precisely why it cannot be booked."""
+        calendar = self._calendar(clinic)
+        key = SlotKey.decode(slot_id)
+        slot_type = self._slot_type(calendar, id=key.slot_type_id)
+        now = self._clock()
+        if key.start < now:
+            raise NotAllowed("the time has passed")
+        if key.start < self._bookable_from(calendar):
+            raise NotAllowed("the time is too soon to book")
+        if key.start > self._bookable_until(calendar):
+            raise NotAllowed("the time is beyond the booking horizon")
+        for candidate in self._candidates(
+            calendar, slot_type, key.start, key.start + timedelta(minutes=1), key.practitioner_id
+        ):
+            if candidate.start == key.start and candidate.practitioner_id == key.practitioner_id:
+                return calendar, slot_type, candidate
+        raise NotFound("no such time")
+
+    def _take(self, calendar: Calendar, slot_type: SlotType, candidate: Candidate) -> int:
+        seat_id = seats.take_seat(
+            self.db,
+            calendar_id=calendar.id,
+            slot_type_id=slot_type.id,
+            starts_at=candidate.start,
+            resource_key=candidate.resource_key,
+            capacity=candidate.capacity,
+        )
+        if seat_id is None:
+            raise SlotTaken("no free seat left")
+        return seat_id
+
+    def _own_booking(self, clinic: ClinicRef, booking_id: str, subject: Subject) -> CalendarBooking:
+        calendar = self._calendar(clinic)
+        booking = self.db.get(CalendarBooking, booking_id)
+        if booking is None or booking.calendar_id != calendar.id or booking.subject_ref != subject.ref:
+            raise NotFound("no such booking")
+        return booking
+
+    def _as_booking(self, clinic: ClinicRef, row: CalendarBooking) -> Booking:
+        calendar = self._calendar(clinic)
+        practitioner = row.practitioner
+        slot = Slot(
+            id=SlotKey(row.slot_type_id, row.starts_at, row.practitioner_id).encode(),
+            clinic_hsa_id=calendar.clinic_hsa_id,
+            time_type_id=row.slot_type.code,
+            time_type_name=row.slot_type.name,
+            start=row.starts_at,
+            end=row.ends_at,
+            performer_id=practitioner.code if practitioner else None,
+            performer_name=f"{practitioner.given_name} {practitioner.family_name}" if practitioner else None,
+            cancel_booking_allowed=row.slot_type.cancel_allowed,
+            rebooking_allowed=row.slot_type.rebook_allowed,
+            free=0,
+        )
+        status = BookingStatus.CANCELLED if row.status == "cancelled" else BookingStatus.BOOKED
+        return Booking(booking_id=row.id, slot=slot, status=status, subject_ref=row.subject_ref)
+
+    def _check_changeable(self, row: CalendarBooking, *, rebook: bool) -> None:
+        if row.status != "booked":
+            raise NotFound("the booking is cancelled")
+        allowed = row.slot_type.rebook_allowed if rebook else row.slot_type.cancel_allowed
+        if not allowed:
+            raise NotAllowed("the clinic does not allow this change online")
+        now = self._clock()
+        if row.starts_at <= now:
+            raise NotAllowed("the time has passed")
+        if now > row.starts_at - timedelta(minutes=row.slot_type.cancel_deadline_minutes):
+            raise TooLateToCancel("the cancellation deadline has passed")
+
+    def _book(
+        self, clinic: ClinicRef, slot_id: str, subject: Subject, series_id: str | None = None
+    ) -> CalendarBooking:
+        calendar, slot_type, candidate = self._resolve(clinic, slot_id)
+        already = self.db.scalar(
+            select(CalendarBooking.id).where(
+                CalendarBooking.calendar_id == calendar.id,
+                CalendarBooking.slot_type_id == slot_type.id,
+                CalendarBooking.starts_at == candidate.start,
+                CalendarBooking.subject_ref == subject.ref,
+                CalendarBooking.status == "booked",
+            )
+        )
+        if already is not None:
+            raise NotAllowed("you already have this time")
+        seat_id = self._take(calendar, slot_type, candidate)
+        row = CalendarBooking(
+            id=str(uuid.uuid4()),
+            calendar_id=calendar.id,
+            seat_count_id=seat_id,
+            slot_type_id=slot_type.id,
+            practitioner_id=candidate.practitioner_id,
+            starts_at=candidate.start,
+            ends_at=candidate.end,
+            subject_ref=subject.ref,
+            status="booked",
+            series_id=series_id,
+            created_at=self._clock(),
+        )
+        self.db.add(row)
+        self.db.flush()
+        return row
+
+    # -- catalogue -------------------------------------------------------------------------------
+
+    def list_time_types(self, clinic: ClinicRef) -> list[TimeType]:
+        calendar = self._calendar(clinic)
+        rows = self.db.scalars(
+            select(SlotType).where(SlotType.calendar_id == calendar.id).order_by(SlotType.name)
+        )
+        return [TimeType(id=r.code, name=r.name, duration_minutes=r.duration_minutes) for r in rows]
+
+    def list_performers(self, clinic: ClinicRef) -> list[Performer]:
+        calendar = self._calendar(clinic)
+        return [
+            Performer(id=p.code, given_name=p.given_name, family_name=p.family_name, title=p.title)
+            for p in sorted(self._practitioners(calendar).values(), key=lambda p: p.family_name)
+        ]
+
+    # -- availability ----------------------------------------------------------------------------
+
+    def available_slots(
+        self,
+        clinic: ClinicRef,
+        time_type_id: str,
+        start: datetime,
+        end: datetime,
+        performer_id: str | None = None,
+    ) -> list[Slot]:
+        calendar = self._calendar(clinic)
+        slot_type = self._slot_type(calendar, code=time_type_id)
+        practitioners = self._practitioners(calendar)
+        practitioner_id = None
+        if performer_id is not None:
+            matches = [p.id for p in practitioners.values() if p.code == performer_id]
+            if not matches:
+                return []
+            practitioner_id = matches[0]
+        start = max(start, self._bookable_from(calendar))
+        end = min(end, self._bookable_until(calendar))
+        if start >= end:
+            return []
+        candidates = self._candidates(calendar, slot_type, start, end, practitioner_id)
+        booked = seats.booked_seats(self.db, calendar.id, slot_type.id, start, end)
+        slots = []
+        for candidate in candidates:
+            free = candidate.capacity - booked.get((candidate.start, candidate.resource_key), 0)
+            if free > 0:
+                slots.append(self._slot(clinic, slot_type, candidate, free, practitioners))
+        return slots
+
+    def available_dates(self, clinic, time_type_id, start, end):  # type: ignore[no-untyped-def]
+        calendar = self._calendar(clinic)
+        first, _ = local_day_bounds_utc(start, calendar.timezone)
+        _, last = local_day_bounds_utc(end, calendar.timezone)
+        days = {
+            to_local(s.start, calendar.timezone).date()
+            for s in self.available_slots(clinic, time_type_id, first, last)
+        }
+        return sorted(days)
+
+    # -- booking ---------------------------------------------------------------------------------
+
+    def make_booking(
+        self, clinic: ClinicRef, slot_id: str, subject: Subject, reason: str | None = None
+    ) -> BookingResult:
+        with self.db.begin_nested():
+            row = self._book(clinic, slot_id, subject)
+        return BookingResult(booking=self._as_booking(clinic, row))
+
+    def book_series(self, clinic: ClinicRef, series: SeriesRequest, subject: Subject) -> list[BookingResult]:
+        slot_ids: Sequence[str] = list(series.slot_ids)
+        if len(slot_ids) < 2:
+            raise NotAllowed("a series needs at least two times")
+        calendar = self._calendar(clinic)
+        keys = [SlotKey.decode(s) for s in slot_ids]
+        first_type = self._slot_type(calendar, id=keys[0].slot_type_id)
+        lower, upper = first_type.series_min_days, first_type.series_max_days
+        if lower is None and upper is None:
+            raise NotAllowed("this slot type is not booked as a series")
+        for before, after in itertools.pairwise(keys):
+            gap = after.start - before.start
+            if lower is not None and gap < timedelta(days=lower):
+                raise NotAllowed(f"the times must be at least {lower} days apart")
+            if upper is not None and gap > timedelta(days=upper):
+                raise NotAllowed(f"the times must be at most {upper} days apart")
+        series_id = str(uuid.uuid4())
+        with self.db.begin_nested():  # both times or neither
+            rows = [self._book(clinic, s, subject, series_id) for s in slot_ids]
+        return [BookingResult(booking=self._as_booking(clinic, r)) for r in rows]
+
+    def update_booking(
+        self, clinic: ClinicRef, booking_id: str, new_slot_id: str, subject: Subject
+    ) -> BookingResult:
+        row = self._own_booking(clinic, booking_id, subject)
+        self._check_changeable(row, rebook=True)
+        with self.db.begin_nested():  # the old seat is given back only once the new one is held
+            calendar, slot_type, candidate = self._resolve(clinic, new_slot_id)
+            if slot_type.id != row.slot_type_id:
+                raise NotAllowed("a booking can only move to a time of the same type")
+            if candidate.start == row.starts_at and candidate.practitioner_id == row.practitioner_id:
+                raise NotAllowed("the booking already has this time")
+            seat_id = self._take(calendar, slot_type, candidate)
+            seats.give_back_seat(self.db, row.seat_count_id)
+            row.seat_count_id = seat_id
+            row.starts_at = candidate.start
+            row.ends_at = candidate.end
+            row.practitioner_id = candidate.practitioner_id
+            self.db.flush()
+        self.db.refresh(row)
+        return BookingResult(booking=self._as_booking(clinic, row))
+
+    def cancel_booking(self, clinic: ClinicRef, booking_id: str, subject: Subject) -> CancelResult:
+        row = self._own_booking(clinic, booking_id, subject)
+        self._check_changeable(row, rebook=False)
+        with self.db.begin_nested():
+            seats.give_back_seat(self.db, row.seat_count_id)
+            row.status = "cancelled"
+            row.cancelled_at = self._clock()
+            self.db.flush()
+        return CancelResult(booking_id=row.id)
+
+    def booking_details(self, clinic: ClinicRef, booking_id: str, subject: Subject) -> Booking:
+        return self._as_booking(clinic, self._own_booking(clinic, booking_id, subject))
+
+    def subject_schedule(self, clinic: ClinicRef, subject: Subject) -> list[Booking]:
+        calendar = self._calendar(clinic)
+        rows = self.db.scalars(
+            select(CalendarBooking)
+            .where(CalendarBooking.calendar_id == calendar.id, CalendarBooking.subject_ref == subject.ref)
+            .order_by(CalendarBooking.starts_at)
+        )
+        return [self._as_booking(clinic, r) for r in rows]
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        now = self._clock()
+        try:
+            self.db.execute(text("SELECT 1"))
+        except Exception as exc:  # any database error means the timebook cannot answer now
+            return Health(ok=False, last_error=now, last_error_text=type(exc).__name__)
+        return Health(ok=True, last_success=now)

@@ -1,0 +1,91 @@
+"""Take and give back seats with single conditional statements, so capacity holds under races.
+
+Taking a seat is ``INSERT … ON CONFLICT DO NOTHING`` (the row may not exist yet) followed by
+``UPDATE … SET booked = booked + 1 WHERE booked < capacity``. PostgreSQL re-checks the condition
+after waiting for a concurrent writer's row lock; SQLite runs one writer at a time. A check
+constraint (``booked <= capacity``) backs both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from standalone_calendar.models import SeatCount
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, object]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(SeatCount).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(SeatCount).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    session.execute(stmt)
+
+
+def take_seat(
+    session: Session,
+    *,
+    calendar_id: int,
+    slot_type_id: int,
+    starts_at: datetime,
+    resource_key: str,
+    capacity: int,
+) -> int | None:
+    """Take one seat of a time; return the seat-count row id, or ``None`` when it is full."""
+    _insert_ignoring_duplicates(
+        session,
+        {
+            "calendar_id": calendar_id,
+            "slot_type_id": slot_type_id,
+            "starts_at": starts_at,
+            "resource_key": resource_key,
+            "capacity": capacity,
+            "booked": 0,
+        },
+    )
+    # The rule's current capacity wins over the one remembered at the first booking.
+    result = session.execute(
+        update(SeatCount)
+        .where(
+            SeatCount.calendar_id == calendar_id,
+            SeatCount.slot_type_id == slot_type_id,
+            SeatCount.starts_at == starts_at,
+            SeatCount.resource_key == resource_key,
+            SeatCount.booked < capacity,
+        )
+        .values(booked=SeatCount.booked + 1, capacity=capacity)
+        .returning(SeatCount.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none()
+
+
+def give_back_seat(session: Session, seat_count_id: int) -> None:
+    """Free one seat at once."""
+    session.execute(
+        update(SeatCount)
+        .where(SeatCount.id == seat_count_id, SeatCount.booked > 0)
+        .values(booked=SeatCount.booked - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def booked_seats(
+    session: Session, calendar_id: int, slot_type_id: int, start: datetime, end: datetime
+) -> dict[tuple[datetime, str], int]:
+    """Return booked seats per (instant, resource key) for times starting in ``[start, end)``."""
+    rows = session.execute(
+        select(SeatCount.starts_at, SeatCount.resource_key, SeatCount.booked).where(
+            SeatCount.calendar_id == calendar_id,
+            SeatCount.slot_type_id == slot_type_id,
+            SeatCount.starts_at >= start,
+            SeatCount.starts_at < end,
+        )
+    )
+    return {(row.starts_at, row.resource_key): row.booked for row in rows}

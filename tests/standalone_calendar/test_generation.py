@@ -1,0 +1,73 @@
+"""Slots are generated in the clinic's zone and stay right on the days the clocks change."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+from clinic_adapters.timezones import local_day_bounds_utc, to_local
+from standalone_calendar.generation import Absence, Window, generate
+
+TZ = "Europe/Stockholm"
+SPRING = date(2026, 3, 29)  # 02:00 → 03:00
+AUTUMN = date(2026, 10, 25)  # 03:00 → 02:00
+
+
+def _day(day: date, windows: list[Window]) -> list:
+    start, end = local_day_bounds_utc(day, TZ)
+    return generate(windows, TZ, start, end)
+
+
+def _every_day(start: time, end: time, minutes: int = 30) -> list[Window]:
+    return [Window(weekday=d, start=start, end=end, duration_minutes=minutes, capacity=1) for d in range(7)]
+
+
+def test_morning_window_starts_at_eight_local_before_and_after_each_change() -> None:
+    windows = _every_day(time(8), time(12))
+    for day in (SPRING - timedelta(days=1), SPRING, SPRING + timedelta(days=1),
+                AUTUMN - timedelta(days=1), AUTUMN, AUTUMN + timedelta(days=1)):
+        slots = _day(day, windows)
+        local_starts = [to_local(s.start, TZ).time() for s in slots]
+        assert local_starts[0] == time(8, 0) and local_starts[-1] == time(11, 30), day
+        assert len(slots) == 8, day
+
+
+def test_utc_offset_follows_the_change() -> None:
+    windows = _every_day(time(8), time(9))
+    assert _day(date(2026, 3, 28), windows)[0].start == datetime(2026, 3, 28, 7, 0, tzinfo=UTC)
+    assert _day(SPRING, windows)[0].start == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    assert _day(date(2026, 10, 24), windows)[0].start == datetime(2026, 10, 24, 6, 0, tzinfo=UTC)
+    assert _day(AUTUMN, windows)[0].start == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+
+
+def test_night_window_on_spring_change_has_no_time_that_does_not_exist() -> None:
+    slots = _day(SPRING, _every_day(time(1), time(4)))
+    local = [to_local(s.start, TZ).strftime("%H:%M") for s in slots]
+    assert local == ["01:00", "01:30", "03:00", "03:30"]
+    assert len({s.start for s in slots}) == len(slots)
+
+
+def test_night_window_on_autumn_change_keeps_both_repeated_hours_once_each() -> None:
+    slots = _day(AUTUMN, _every_day(time(1), time(4)))
+    instants = [s.start for s in slots]
+    assert len(instants) == len(set(instants)) == 8  # four real hours of half-hour times
+    assert all(b - a == timedelta(minutes=30) for a, b in zip(instants, instants[1:], strict=False))
+    local = Counter(to_local(s.start, TZ).strftime("%H:%M") for s in slots)
+    assert local["02:00"] == 2 and local["02:30"] == 2
+
+
+def test_closed_day_and_absence_remove_times() -> None:
+    windows = _every_day(time(8), time(10))
+    start, end = local_day_bounds_utc(date(2026, 6, 1), TZ)
+    away = Absence(datetime(2026, 6, 1, 6, 30, tzinfo=UTC), datetime(2026, 6, 1, 7, 0, tzinfo=UTC))
+    slots = generate(windows, TZ, start, end, absences=[away])
+    assert [to_local(s.start, TZ).strftime("%H:%M") for s in slots] == ["08:00", "09:00", "09:30"]
+    assert generate(windows, TZ, start, end, closed_days=[date(2026, 6, 1)]) == []
+
+
+def test_practitioner_absence_blocks_only_that_column() -> None:
+    windows = [Window(0, time(8), time(9), 30, 1, practitioner_id=1), Window(0, time(8), time(9), 30, 1, practitioner_id=2)]
+    start, end = local_day_bounds_utc(date(2026, 6, 1), TZ)
+    away = Absence(start, end, practitioner_id=1)
+    slots = generate(windows, TZ, start, end, absences=[away])
+    assert {s.practitioner_id for s in slots} == {2} and len(slots) == 2

@@ -21,6 +21,7 @@ import requests
 import zeep
 import zeep.exceptions
 from zeep.transports import Transport
+from zeep.wsdl import Document
 
 from clinic_adapters.errors import AdapterError, InvalidResponse, Unavailable
 from clinic_adapters.soap.personal_data import NoBodyLogger
@@ -29,6 +30,30 @@ from clinic_adapters.timezones import utc_now
 log = logging.getLogger("clinic_adapters.soap")
 
 OPERATION_PLACEHOLDER = "{operation}"
+# Parsed WSDLs are shared by every adapter instance (the hub may build adapters per request) and
+# re-read after this many seconds, so a producer's new contract version is picked up.
+WSDL_CACHE_SECONDS = 3600.0
+_SETTINGS = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+_documents: dict[str, tuple[Document, float]] = {}
+_documents_lock = threading.Lock()
+
+
+def _document(url: str, transport: Transport) -> Document:
+    """Return the parsed WSDL at ``url`` from the shared cache, loading it when missing or stale."""
+    with _documents_lock:
+        cached = _documents.get(url)
+        if cached is not None and time.monotonic() - cached[1] < WSDL_CACHE_SECONDS:
+            return cached[0]
+    document = Document(url, transport, settings=_SETTINGS)  # outside the lock: may be slow
+    with _documents_lock:
+        _documents[url] = (document, time.monotonic())
+    return document
+
+
+def forget_wsdls() -> None:
+    """Drop every cached WSDL (tests; an administrator's "reload contract")."""
+    with _documents_lock:
+        _documents.clear()
 
 
 class SoapFault(Unavailable):
@@ -117,9 +142,11 @@ class RivClient:
         url = self.wsdl_url.replace(OPERATION_PLACEHOLDER, operation)
         client = self._clients.get(url)
         if client is None:
-            settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
             try:
-                client = zeep.Client(url, transport=self.transport, settings=settings, plugins=self.plugins)
+                document = _document(url, self.transport)
+                client = zeep.Client(
+                    document, transport=self.transport, settings=_SETTINGS, plugins=self.plugins
+                )
             except Exception as exc:  # any failure to load the contract is an outage of this connection
                 raise Unavailable(f"WSDL could not be loaded ({type(exc).__name__})") from exc
             self._clients[url] = client

@@ -286,9 +286,7 @@ class ClinicAdapter(abc.ABC):
         the past, and carry the number of free seats.
         """
 
-    def available_dates(
-        self, clinic: ClinicRef, time_type_id: str, start: date, end: date
-    ) -> list[date]:
+    def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:
         """Return the local dates in ``[start, end]`` with at least one free slot (GetAvailableDates).
 
         The default derives them from :meth:`available_slots` in the clinic's time zone.
@@ -297,8 +295,10 @@ class ClinicAdapter(abc.ABC):
 
         first, _ = local_day_bounds_utc(start, clinic.timezone)
         _, last = local_day_bounds_utc(end, clinic.timezone)
-        days = {to_local(s.start, clinic.timezone).date() for s in self.available_slots(
-            clinic, time_type_id, first, last)}
+        days = {
+            to_local(s.start, clinic.timezone).date()
+            for s in self.available_slots(clinic, time_type_id, first, last)
+        }
         return sorted(days)
 
     # -- booking -----------------------------------------------------------------------------
@@ -313,9 +313,7 @@ class ClinicAdapter(abc.ABC):
         (past, too soon, beyond the horizon), ``Refused`` with the record system's text otherwise.
         """
 
-    def book_series(
-        self, clinic: ClinicRef, series: SeriesRequest, subject: Subject
-    ) -> list[BookingResult]:
+    def book_series(self, clinic: ClinicRef, series: SeriesRequest, subject: Subject) -> list[BookingResult]:
         """Book linked times atomically: every slot or none (optional)."""
         from clinic_adapters.errors import NotSupported
 

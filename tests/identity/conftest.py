@@ -171,7 +171,7 @@ OP_ACCOUNTS = {
 
 
 @pytest.fixture(scope="session")
-def oidc_op() -> Iterator[OpControl]:
+def oidc_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpControl]:
     """Start npm oidc-provider 9 on 127.0.0.1 (needs `npm ci` in tests/identity/op)."""
     node = shutil.which("node")
     if node is None or not (OP_DIR / "node_modules" / "oidc-provider").is_dir():
@@ -193,11 +193,12 @@ def oidc_op() -> Iterator[OpControl]:
         ],
         "accounts": OP_ACCOUNTS,
     }
+    log_path = tmp_path_factory.mktemp("oidc-provider") / "op.log"
+    log_file = log_path.open("w")
     process = subprocess.Popen(
         [node, str(OP_DIR / "op.mjs"), json.dumps(config)],
-        stdout=subprocess.PIPE,
+        stdout=log_file,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -208,8 +209,7 @@ def oidc_op() -> Iterator[OpControl]:
             except requests.ConnectionError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"oidc-provider did not start: {output[-2000:]}")
+                pytest.fail(f"oidc-provider did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.1)
         yield OpControl(issuer)
     finally:
@@ -218,6 +218,8 @@ def oidc_op() -> Iterator[OpControl]:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=5)
+        log_file.close()
 
 
 @pytest.fixture

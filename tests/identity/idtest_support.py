@@ -157,7 +157,8 @@ def follow_until_hub(browser: requests.Session, url: str, limit: int = 15) -> st
     for _ in range(limit):
         if url.startswith(HUB):
             return url
-        response = browser.get(url, allow_redirects=False, timeout=10)
+        with browser.get(url, allow_redirects=False, timeout=10) as response:
+            pass
         assert response.status_code in {302, 303}, (response.status_code, response.text[:500])
         url = urljoin(url, response.headers["Location"])
     raise AssertionError("too many redirects")

@@ -5,7 +5,13 @@ Start it in-process::
     from clinic_adapters.simulators.riv_soap import RivSoapSimulator, demo_facilities
 
     with RivSoapSimulator(demo_facilities(), weeks=4, latency=0.05) as sim:
-        adapter = RivSchedulingAdapter(endpoint=sim.url, read_timeout=2)
+        adapter = get_adapter("riv-crm-scheduling", sim.adapter_config())
+        sim.inject("html", operation="MakeBooking")   # the next booking meets an error page
+        sim.stop(); sim.start()                        # an outage; same port, bookings kept
+
+A clinic in a few words: ``simple_facility("SE2321000016-abcd", start="09:00", end="12:00")``;
+several clinics: ``RivSoapSimulator([simple_facility(a), simple_facility(b)])``; a clock of your
+own: ``RivSoapSimulator(..., clock=lambda: fixed_instant)``.
 
 or from a shell: ``python -m clinic_adapters.simulators.riv_soap --port 8089 --seed demo``.
 """
@@ -18,7 +24,13 @@ from clinic_adapters.simulators.riv_soap.model import (
     TimeTypeSpec,
     facility_from_dict,
 )
-from clinic_adapters.simulators.riv_soap.presets import DEMO_LAB, DEMO_PRIMARY, PRESETS, demo_facilities
+from clinic_adapters.simulators.riv_soap.presets import (
+    DEMO_LAB,
+    DEMO_PRIMARY,
+    PRESETS,
+    demo_facilities,
+    simple_facility,
+)
 from clinic_adapters.simulators.riv_soap.server import RivSoapApp, RivSoapSimulator
 from clinic_adapters.simulators.riv_soap.store import Timebook
 from clinic_adapters.simulators.riv_soap.wsdl import build_wsdl
@@ -38,4 +50,5 @@ __all__ = [
     "build_wsdl",
     "demo_facilities",
     "facility_from_dict",
+    "simple_facility",
 ]

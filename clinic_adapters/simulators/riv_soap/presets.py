@@ -63,3 +63,39 @@ def demo_facilities() -> list[FacilitySpec]:
 
 
 PRESETS = {"demo": demo_facilities, "empty": list}
+
+
+def simple_facility(
+    hsa_id: str,
+    name: str | None = None,
+    *,
+    time_type_id: str = "T15",
+    time_type_name: str = "Besök",
+    duration_minutes: int = 15,
+    start: str = "08:00",
+    end: str = "16:00",
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4),
+    capacity: int = 1,
+    performer_id: str | None = None,
+    booking_info: str | None = None,
+    cancel_deadline_hours: float = 0.0,
+) -> FacilitySpec:
+    """Return a clinic with one time type and one weekly window: the few lines most tests need."""
+    performers = (PerformerSpec(performer_id, "Test", "Behandlare"),) if performer_id else ()
+    return FacilitySpec(
+        hsa_id=hsa_id,
+        name=name or f"Mottagning {hsa_id}",
+        time_types=(TimeTypeSpec(time_type_id, time_type_name, duration_minutes, booking_info=booking_info),),
+        performers=performers,
+        windows=(
+            OpeningWindow(
+                time_type_id,
+                time.fromisoformat(start),
+                time.fromisoformat(end),
+                weekdays,
+                performer_id=performer_id,
+                capacity=capacity,
+            ),
+        ),
+        cancel_deadline_hours=cancel_deadline_hours,
+    )

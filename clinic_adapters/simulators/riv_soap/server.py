@@ -305,3 +305,7 @@ class RivSoapSimulator:
 
     def add_facility(self, facility: FacilitySpec) -> None:
         self.book.add_facility(facility)
+
+    def adapter_config(self, **overrides: Any) -> dict[str, Any]:
+        """Return the JSON-able configuration of a ``riv-crm-scheduling`` adapter for this server."""
+        return {"endpoint": self.url, "connect_timeout": 1.0, "read_timeout": 3.0, **overrides}

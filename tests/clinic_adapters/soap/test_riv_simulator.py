@@ -167,3 +167,25 @@ def test_the_command_line_serves_the_demo():
             process.terminate()
             process.wait(10)
     assert process.returncode == 0
+
+
+def test_a_few_simple_clinics_on_one_server_through_the_registry(alice):
+    from clinic_adapters import get_adapter
+    from clinic_adapters.simulators.riv_soap import simple_facility
+
+    clinics = [
+        simple_facility("SE2321000016-AAA1", weekdays=tuple(range(7))),
+        simple_facility("SE2321000016-BBB2", start="10:00", end="11:00", weekdays=tuple(range(7))),
+    ]
+    with RivSoapSimulator(clinics) as sim:
+        adapter = get_adapter("riv-crm-scheduling", sim.adapter_config())
+        now = utc_now()
+        counts = [
+            len(
+                adapter.available_slots(
+                    ClinicRef(c.hsa_id), "T15", now + timedelta(days=1), now + timedelta(days=2)
+                )
+            )
+            for c in clinics
+        ]
+        assert counts[0] > counts[1] > 0  # 32 and 4 on most days; a clock change shifts a few

@@ -83,17 +83,23 @@ def consume_request(
 
 def record_assertion(db: Session, *, issuer: str, assertion_id: str, expires_at: datetime) -> bool:
     """Remember an assertion id; return False when it was seen before (a replay)."""
-    key = digest(issuer, assertion_id)
-    values = {"key": key, "expires_at": expires_at}
+    table = UsedAssertion.__table__
+    values = {"key": digest(issuer, assertion_id), "expires_at": expires_at}
     dialect = db.get_bind().dialect.name
     if dialect in {"postgresql", "sqlite"}:
+        # RETURNING tells whether this statement inserted; rowcount is not reliable for it everywhere.
         module = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(UsedAssertion).values(values).on_conflict_do_nothing(index_elements=["key"])
-        return db.execute(statement).rowcount == 1
+        statement = (
+            module.insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.key)
+        )
+        return db.execute(statement).first() is not None
     # Other databases: a savepoint keeps the hub's transaction usable after the conflict.
     try:
         with db.begin_nested():
-            db.execute(insert(UsedAssertion).values(values))
+            db.execute(insert(table).values(values))
     except IntegrityError:
         return False
     return True

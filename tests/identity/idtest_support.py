@@ -169,3 +169,16 @@ def hub_client(app: Flask):
     client = app.test_client()
     client.environ_base.update({"wsgi.url_scheme": "https", "HTTP_HOST": "hub.test"})
     return client
+
+
+class FakeClock:
+    """A settable clock for IdentitySettings.clock (starts at the real now, moves only when told)."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)

@@ -163,30 +163,55 @@ def create_clinic(db: Session) -> Callable[..., Any]:
         n = next(counter)
         hsa_id = hsa_id or f"SE2321000016-T{n:03d}"
         clinic = Clinic(
-            hsa_id=hsa_id.upper(), name=f"Testmottagningen {n}", municipality=municipality,
-            city=municipality, timezone=timezone, connection="standalone",
+            hsa_id=hsa_id.upper(),
+            name=f"Testmottagningen {n}",
+            municipality=municipality,
+            city=municipality,
+            timezone=timezone,
+            connection="standalone",
         )
         db.add(clinic)
         db.flush()
         for case_type in case_types:
             db.add(ClinicCaseType(clinic_id=clinic.id, case_type=case_type, enabled=True))
-        db.add(ClinicSlotType(clinic_id=clinic.id, code=slot_type, visible=visible,
-                              names={"sv": "Läkarbesök", "en": "Doctor's appointment", "de": "Arzttermin"}))
-        calendar = Calendar(clinic_hsa_id=clinic.hsa_id, timezone=timezone, horizon_days=horizon_days,
-                            min_notice_minutes=min_notice_minutes)
+        db.add(
+            ClinicSlotType(
+                clinic_id=clinic.id,
+                code=slot_type,
+                visible=visible,
+                names={"sv": "Läkarbesök", "en": "Doctor's appointment", "de": "Arzttermin"},
+            )
+        )
+        calendar = Calendar(
+            clinic_hsa_id=clinic.hsa_id,
+            timezone=timezone,
+            horizon_days=horizon_days,
+            min_notice_minutes=min_notice_minutes,
+        )
         db.add(calendar)
         db.flush()
         kind = SlotType(
-            calendar_id=calendar.id, code=slot_type, name="Läkarbesök", duration_minutes=minutes,
-            capacity=capacity, cancel_deadline_minutes=cancel_deadline_minutes,
+            calendar_id=calendar.id,
+            code=slot_type,
+            name="Läkarbesök",
+            duration_minutes=minutes,
+            capacity=capacity,
+            cancel_deadline_minutes=cancel_deadline_minutes,
             series_min_days=series_days[0] if series_days else None,
             series_max_days=series_days[1] if series_days else None,
         )
         db.add(kind)
         db.flush()
         for weekday in weekdays:
-            db.add(OpeningRule(calendar_id=calendar.id, slot_type_id=kind.id, weekday=weekday,
-                               start_time=opens, end_time=closes))
+            db.add(
+                OpeningRule(
+                    calendar_id=calendar.id,
+                    slot_type_id=kind.id,
+                    weekday=weekday,
+                    start_time=opens,
+                    end_time=closes,
+                )
+            )
         db.commit()
         return clinic
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from booking_helpers import book, bookable_day, free_slots
 from sqlalchemy import func, select
 
 from hub.models import AuditEvent, Booking
 
-from booking_helpers import book, free_slots, bookable_day
-
 
 def _counts(db) -> tuple[int, int]:
     db.expire_all()
-    return (db.scalar(select(func.count()).select_from(Booking)),
-            db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "login")))
+    return (
+        db.scalar(select(func.count()).select_from(Booking)),
+        db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "login")),
+    )
 
 
 def test_clinic_directory_filters_by_municipality(client, create_clinic) -> None:
@@ -81,12 +82,17 @@ def test_taken_slot_answers_409_in_the_users_language(client, login, create_clin
     assert book(client, clinic.hsa_id, slot["id"]).status_code == 201
     other = app.test_client()
     login(other, "anna")
-    response = other.post("/api/v1/bookings", json={"clinic": clinic.hsa_id, "slot_id": slot["id"],
-                                                    "idempotency_key": "anna-key-1"},
-                          headers={"Accept-Language": "sv"})
+    response = other.post(
+        "/api/v1/bookings",
+        json={"clinic": clinic.hsa_id, "slot_id": slot["id"], "idempotency_key": "anna-key-1"},
+        headers={"Accept-Language": "sv"},
+    )
     assert response.status_code == 409
-    assert response.get_json() == {"code": "slot_taken", "fields": {},
-                                   "message": "Någon annan bokade just den tiden. Välj en annan tid."}
+    assert response.get_json() == {
+        "code": "slot_taken",
+        "fields": {},
+        "message": "Någon annan bokade just den tiden. Välj en annan tid.",
+    }
 
 
 def test_rebook_to_taken_time_leaves_old_booking_intact(client, login, create_clinic, app) -> None:
@@ -169,7 +175,11 @@ def test_series_books_two_linked_times(client, login, create_clinic) -> None:
     login(client)
     dose1 = free_slots(client, clinic.hsa_id, bookable_day())[0]
     dose2 = free_slots(client, clinic.hsa_id, bookable_day() + timedelta(days=8))[0]
-    body = {"clinic": clinic.hsa_id, "slot_ids": [dose1["id"], dose2["id"]], "idempotency_key": "series-key-1"}
+    body = {
+        "clinic": clinic.hsa_id,
+        "slot_ids": [dose1["id"], dose2["id"]],
+        "idempotency_key": "series-key-1",
+    }
     response = client.post("/api/v1/bookings/series", json=body)
     assert response.status_code == 201
     bookings = response.get_json()["bookings"]
@@ -182,8 +192,14 @@ def test_series_outside_interval_is_refused_and_writes_nothing(client, login, cr
     login(client)
     dose1 = free_slots(client, clinic.hsa_id, bookable_day())[0]
     dose2 = free_slots(client, clinic.hsa_id, bookable_day() + timedelta(days=2))[0]
-    response = client.post("/api/v1/bookings/series", json={
-        "clinic": clinic.hsa_id, "slot_ids": [dose1["id"], dose2["id"]], "idempotency_key": "series-key-2"})
+    response = client.post(
+        "/api/v1/bookings/series",
+        json={
+            "clinic": clinic.hsa_id,
+            "slot_ids": [dose1["id"], dose2["id"]],
+            "idempotency_key": "series-key-2",
+        },
+    )
     assert response.status_code == 422
     assert _counts(db) == (0, 0)
 
@@ -192,8 +208,10 @@ def test_write_without_json_is_refused(client, login, create_clinic) -> None:
     clinic = create_clinic()
     login(client)
     slot = free_slots(client, clinic.hsa_id)[0]
-    response = client.post("/api/v1/bookings", data={"clinic": clinic.hsa_id, "slot_id": slot["id"],
-                                                     "idempotency_key": "form-key-1"})
+    response = client.post(
+        "/api/v1/bookings",
+        data={"clinic": clinic.hsa_id, "slot_id": slot["id"], "idempotency_key": "form-key-1"},
+    )
     assert response.status_code == 415
 
 
@@ -207,16 +225,22 @@ class TestBadInputChangesNothing:
 
     def test_malformed_dates_in_german(self, client, create_clinic) -> None:
         clinic = create_clinic()
-        response = client.get(f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAKARBESOK&from=2026-13-45",
-                              headers={"Accept-Language": "de-DE,de;q=0.9"})
+        response = client.get(
+            f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAKARBESOK&from=2026-13-45",
+            headers={"Accept-Language": "de-DE,de;q=0.9"},
+        )
         assert response.status_code == 422
-        assert response.get_json()["fields"] == {"from": ["Kein gültiges Datum. Bitte im Format JJJJ-MM-TT angeben."]}
+        assert response.get_json()["fields"] == {
+            "from": ["Kein gültiges Datum. Bitte im Format JJJJ-MM-TT angeben."]
+        }
 
     def test_past_days_in_english(self, client, create_clinic) -> None:
         clinic = create_clinic()
         yesterday = date.today() - timedelta(days=2)
-        response = client.get(f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAKARBESOK&from={yesterday}",
-                              headers={"Accept-Language": "en"})
+        response = client.get(
+            f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAKARBESOK&from={yesterday}",
+            headers={"Accept-Language": "en"},
+        )
         assert response.status_code == 422
         assert response.get_json()["fields"] == {"from": ["The first day cannot be in the past."]}
 
@@ -244,8 +268,11 @@ class TestBadInputChangesNothing:
 
     def test_missing_and_malformed_fields(self, client, login, db) -> None:
         login(client)
-        response = client.post("/api/v1/bookings", json={"slot_id": "", "idempotency_key": "x"},
-                               headers={"Accept-Language": "sv"})
+        response = client.post(
+            "/api/v1/bookings",
+            json={"slot_id": "", "idempotency_key": "x"},
+            headers={"Accept-Language": "sv"},
+        )
         assert response.status_code == 422
         fields = response.get_json()["fields"]
         assert fields["clinic"] == ["Fältet måste fyllas i."]

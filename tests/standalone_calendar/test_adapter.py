@@ -153,7 +153,9 @@ def test_series_books_both_times_within_bounds(db, timebook, clinic) -> None:
 
 
 @pytest.mark.parametrize("second_day", [date(2026, 4, 1), date(2026, 5, 10)])
-def test_series_outside_its_interval_is_refused_and_books_nothing(db, timebook, clinic, clock, second_day) -> None:
+def test_series_outside_its_interval_is_refused_and_books_nothing(
+    db, timebook, clinic, clock, second_day
+) -> None:
     clock.now = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
     dose1 = _day_slots(timebook, clinic, date(2026, 3, 23))[0]
     clock.now = datetime(2026, 4, 20, 9, 0, tzinfo=UTC) if second_day.month == 5 else NOW

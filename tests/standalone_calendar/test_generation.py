@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -24,8 +25,14 @@ def _every_day(start: time, end: time, minutes: int = 30) -> list[Window]:
 
 def test_morning_window_starts_at_eight_local_before_and_after_each_change() -> None:
     windows = _every_day(time(8), time(12))
-    for day in (SPRING - timedelta(days=1), SPRING, SPRING + timedelta(days=1),
-                AUTUMN - timedelta(days=1), AUTUMN, AUTUMN + timedelta(days=1)):
+    for day in (
+        SPRING - timedelta(days=1),
+        SPRING,
+        SPRING + timedelta(days=1),
+        AUTUMN - timedelta(days=1),
+        AUTUMN,
+        AUTUMN + timedelta(days=1),
+    ):
         slots = _day(day, windows)
         local_starts = [to_local(s.start, TZ).time() for s in slots]
         assert local_starts[0] == time(8, 0) and local_starts[-1] == time(11, 30), day
@@ -51,7 +58,7 @@ def test_night_window_on_autumn_change_keeps_both_repeated_hours_once_each() -> 
     slots = _day(AUTUMN, _every_day(time(1), time(4)))
     instants = [s.start for s in slots]
     assert len(instants) == len(set(instants)) == 8  # four real hours of half-hour times
-    assert all(b - a == timedelta(minutes=30) for a, b in zip(instants, instants[1:], strict=False))
+    assert all(b - a == timedelta(minutes=30) for a, b in itertools.pairwise(instants))
     local = Counter(to_local(s.start, TZ).strftime("%H:%M") for s in slots)
     assert local["02:00"] == 2 and local["02:30"] == 2
 
@@ -66,7 +73,10 @@ def test_closed_day_and_absence_remove_times() -> None:
 
 
 def test_practitioner_absence_blocks_only_that_column() -> None:
-    windows = [Window(0, time(8), time(9), 30, 1, practitioner_id=1), Window(0, time(8), time(9), 30, 1, practitioner_id=2)]
+    windows = [
+        Window(0, time(8), time(9), 30, 1, practitioner_id=1),
+        Window(0, time(8), time(9), 30, 1, practitioner_id=2),
+    ]
     start, end = local_day_bounds_utc(date(2026, 6, 1), TZ)
     away = Absence(start, end, practitioner_id=1)
     slots = generate(windows, TZ, start, end, absences=[away])

@@ -190,6 +190,8 @@ def booking(
     for participant in appointment.get("participant") or []:
         if reference_id(participant.get("actor"), "Practitioner") == performer_id:
             performer_name = participant["actor"].get("display") or performer_name
+    if end <= start:
+        raise InvalidResponse("Appointment ends before it starts")
     reason = next((r.get("text") for r in appointment.get("reasonCode") or [] if r.get("text")), None)
     status = (BookingStatus.CANCELLED if appointment.get("status") in INACTIVE_STATES
               else BookingStatus.BOOKED)

@@ -4,11 +4,18 @@ Start one in-process::
 
     from clinic_adapters.simulators.fhir import FhirSimulator, demo_config
 
-    with FhirSimulator(demo_config()) as sim:
+    with FhirSimulator(demo_config()) as sim:       # or FhirSimulator(SimConfig(clinics=...))
         adapter = get_adapter("fhir-r4", sim.adapter_config())
-        sim.faults.latency = 0.2            # slow every FHIR request
-        sim.faults.inject("html-503")       # the next request gets an HTML 503
-        sim.stop(); sim.start()             # crash and come back on the same port
+        sim.faults.latency = 0.2                     # slow every FHIR request
+        sim.faults.inject(HTML_503)                  # the next FHIR request gets an HTML 503
+        sim.faults.inject(DROP, method="POST", path="Appointment")  # cut the next booking's connection
+        sim.faults.inject(RATE_LIMIT, retry_after="1")
+        sim.issuer.revoke_all()                      # 401 on a token the client thinks is valid
+        sim.store.set_slot_status("slot-1", "busy")  # booked by staff in the record system
+        sim.store.add_patient("191212121212")        # patients also appear on first search
+        sim.stop(); sim.start()                      # crash and come back on the same port, same data
+
+``sim.requests`` keeps the last requests (method, path, args, JSON body) for assertions.
 
 or from a shell: ``python -m clinic_adapters.simulators.fhir --port 8089``.
 """

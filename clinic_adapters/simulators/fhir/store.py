@@ -104,6 +104,15 @@ class FhirStore:
             if current is not None:
                 self._put(current)
 
+    def set_slot_status(self, slot_id: str, status: str) -> None:
+        """Mark a slot busy/free as staff in the record system would (tests, fallback scenarios)."""
+        with self.lock:
+            slot = self._peek("Slot", slot_id)
+            if slot is None:
+                raise KeyError(slot_id)
+            slot["status"] = status
+            self._put(slot)
+
     def count(self, kind: str) -> int:
         with self.lock:
             return len(self._resources.get(kind, {}))

@@ -248,3 +248,22 @@ def test_health_reports_reachability(sim, adapter):
     sim.stop()
     health = adapter.health()
     assert not health.ok and health.last_error is not None and health.last_success is not None
+
+
+def test_retry_after_own_timeout_on_a_multi_seat_time_books_no_second_seat(sim, make_adapter, south, citizen,
+                                                                           week):
+    adapter = make_adapter(sim, read_timeout=0.3)
+    slot = adapter.available_slots(south, "vaccination", *week)[0]
+    sim.faults.latency = 0.6
+    with pytest.raises(Unavailable):
+        adapter.make_booking(south, slot.id, citizen)
+    sim.faults.latency = 0
+    adapter.make_booking(south, slot.id, citizen)
+    assert len(adapter.subject_schedule(south, citizen)) == 1
+    assert adapter.available_slots(south, "vaccination", *week)[0].free == 2
+
+
+def test_a_slot_taken_in_the_record_system_is_not_offered(adapter, north, sim, week):
+    slot = first_free(adapter, north, week)[0]
+    sim.store.set_slot_status(slot.id, "busy")
+    assert slot.id not in {s.id for s in first_free(adapter, north, week)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -308,3 +309,90 @@ def test_vendor_stub_file_runs_under_pytest_with_the_summary_plugin(tmp_path):
     assert "clinic adapter conformance kit" in out
     assert "SKIP booking.series_booking_is_all_or_nothing — requires 'series_booking'" in out
     assert re.search(r"FAILED: \d+ passed, 1 failed, 1 skipped \(conformance kit", out)
+
+
+# -- the reference simulators -------------------------------------------------------------------------
+
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+
+
+@pytest.fixture(scope="module")
+def riv_simulator():
+    riv = pytest.importorskip("clinic_adapters.simulators.riv_soap")
+    from clinic_adapters.timezones import utc_now
+
+    change_days = tuple(dst_days("Europe/Stockholm", utc_now().date()))
+    doctor = "SE2321000016-P001"
+    facility = riv.FacilitySpec(
+        hsa_id="SE2321000016-SKIT", name="Konformitetsmottagningen",
+        time_types=(riv.TimeTypeSpec("V30", "Besök", 30),),
+        performers=(riv.PerformerSpec(doctor, "Karin", "Kit", "Läkare"),),
+        windows=(
+            riv.OpeningWindow("V30", time(8), time(10), EVERY_DAY, performer_id=doctor),
+            riv.OpeningWindow("V30", time(13), time(14), EVERY_DAY, resource_id="CHAIR",
+                              resource_name="Stol", capacity=2),
+            # Night hours only on the days the clocks change: the skipped and repeated hours.
+            riv.OpeningWindow("V30", time(1), time(4), EVERY_DAY, performer_id=doctor,
+                              dates=change_days),
+        ),
+    )
+    with riv.RivSoapSimulator([facility], weeks=53) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def fhir_simulator():
+    fhir = pytest.importorskip("clinic_adapters.simulators.fhir")
+    from clinic_adapters.timezones import utc_now
+
+    clinic = fhir.SimClinic(
+        hsa_id="SE2321000016-FKIT", name="Konformitetsmottagningen",
+        slot_types=(fhir.SimSlotType("visit", "Besök", 30),),
+        practitioners=(fhir.SimPractitioner("prac-kit", "Karin", "Kit"),),
+        windows=(fhir.SimWindow("visit", time(1), time(4), weekdays=EVERY_DAY, practitioner_id="prac-kit"),
+                 fhir.SimWindow("visit", time(13), time(14), weekdays=EVERY_DAY, capacity=2)),
+    )
+    config = fhir.SimConfig(clinics=(clinic,), start_date=utc_now().date(), weeks=53, max_page_size=50)
+    with fhir.FhirSimulator(config) as simulator:
+        yield simulator
+
+
+def assert_cli_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("FAIL")]
+    assert lines[-1].startswith("PASSED: ")
+    assert not PERSONAL_NUMBER.search(result.stdout)
+    return lines
+
+
+def test_cli_passes_the_riv_soap_reference_simulator(riv_simulator):
+    lines = assert_cli_passed(run_cli(
+        "--adapter", "riv-crm-scheduling", "--config", json.dumps({"endpoint": riv_simulator.url}),
+        "--clinic", "se2321000016-skit", "--time-type", "V30", "--timezone", "Europe/Stockholm"))
+    # The days the clocks change really were tested, not skipped.
+    assert "PASS timezones.fall_back_day_booking_round_trip" in lines
+    assert "PASS timezones.spring_forward_day_booking_round_trip" in lines
+
+
+def test_cli_passes_the_fhir_reference_simulator(fhir_simulator):
+    lines = assert_cli_passed(run_cli(
+        "--adapter", "fhir-r4", "--config", json.dumps(fhir_simulator.adapter_config()),
+        "--clinic", "SE2321000016-FKIT", "--time-type", "visit"))
+    assert "PASS timezones.fall_back_day_booking_round_trip" in lines
+    assert "PASS double_booking.concurrent_bookings_never_exceed_capacity" in lines
+
+
+def test_riv_logical_faults_in_a_kit_run_never_trip_the_circuit_breaker(riv_simulator):
+    # Every "not found" fault the kit provokes must stay a logical answer: with a threshold of
+    # one, a single one counted as technical would open the breaker and fail the next checks.
+    from clinic_adapters import BreakerState, get_adapter
+
+    wrapped = ResilientAdapter(get_adapter("riv-crm-scheduling", {"endpoint": riv_simulator.url}),
+                               ResiliencePolicy(deadline_seconds=10, failure_threshold=1))
+    report = run_kit(KitContext(adapter=wrapped, clinic=ClinicRef("SE2321000016-SKIT"),
+                                time_type_id="V30"),
+                     groups=["booking", "cancellation", "error_mapping"])
+    assert report.ok, report.render()
+    assert wrapped.breaker_state(ClinicRef("SE2321000016-SKIT")) is BreakerState.CLOSED
+    assert wrapped.health().ok

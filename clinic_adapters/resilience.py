@@ -444,8 +444,9 @@ class ResilientAdapter(ClinicAdapter):
             self._record(key, trial, failure=exc if _is_technical(exc) else None)
             raise
         except BaseException:
-            # Never leave a half-open breaker waiting for a trial that will not report back.
-            self._record(key, trial, failure=Unavailable("interrupted"))
+            # Interrupted (e.g. KeyboardInterrupt): nothing learned about the record system, but
+            # never leave a half-open breaker waiting for a trial that will not report back.
+            self._record(key, trial, failure=None, neutral=True)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 

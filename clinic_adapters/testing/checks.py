@@ -610,7 +610,8 @@ def _dst_free_times(ctx: KitContext, longer: bool) -> tuple[date, list[Slot]]:
     slots = ctx.free_slots(start, end)
     if not slots:
         raise CheckSkipped(f"the timebook has no free times on {day.isoformat()} ({ctx.tz}), the "
-                           "day the clocks change; pass dst days with free times to test it")
+                           "day the clocks change (give days with free times: --dst-day, or the "
+                           "dst_days fixture)")
     _check_free_list(ctx, slots, start, end)
     # Wall-clock arithmetic across the change makes a slot an hour too long or short: compare
     # each duration with the durations the same time type has on the ordinary day before.

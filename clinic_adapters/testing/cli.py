@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clinic", metavar="HSA_ID", help="the clinic to test at")
     parser.add_argument("--time-type", metavar="ID", help="a time type with free times")
     parser.add_argument("--timezone", default="Europe/Stockholm", help="the clinic's IANA zone")
-    parser.add_argument("--lead-hours", type=float, default=24.0,
+    parser.add_argument("--lead-hours", type=float, default=48.0,
                         help="use free times from this many hours ahead (past notice and "
-                        "cancellation deadlines; default 24)")
+                        "cancellation deadlines; default 48)")
     parser.add_argument("--days", type=float, default=28.0,
                         help="length of the window of free times to use (default 28)")
     parser.add_argument("--dst-day", action="append", type=date.fromisoformat, metavar="YYYY-MM-DD",

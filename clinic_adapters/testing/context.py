@@ -53,6 +53,10 @@ def dst_days(tz_name: str, today: date, within_days: int = 400) -> list[date]:
     return sorted(found.values())
 
 
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g} h"
+
+
 @dataclass
 class KitContext:
     """Everything one kit run needs; one instance per pytest test, or one per CLI run.
@@ -63,8 +67,9 @@ class KitContext:
     :param subjects: makes a new, distinct test citizen per call.
     :param requirements: which checks apply; from ``adapter.capabilities`` by default.
     :param timezone: the clinic's IANA zone; ``clinic.timezone`` by default.
-    :param lead: how far from now the window of free times to use starts; keep it past the
-        timebook's booking notice and cancellation deadline.
+    :param lead: how far from now the window of free times to use starts; keep it well past
+        the timebook's booking notice and cancellation deadline (a time just past a 24-hour
+        deadline when booked may be within it when the kit cancels).
     :param horizon: how long that window is.
     :param dst: the local days with a clock change to test; the next ones in ``timezone`` by
         default. A vendor whose test timebook has times only near today passes a window of its
@@ -80,7 +85,7 @@ class KitContext:
     subjects: Callable[[], Subject] = field(default_factory=SubjectFactory)
     requirements: Requirements | None = None
     timezone: str | None = None
-    lead: timedelta = timedelta(hours=24)
+    lead: timedelta = timedelta(hours=48)
     horizon: timedelta = timedelta(days=28)
     dst: Sequence[date] | None = None
     max_seats_to_fill: int = 10
@@ -189,7 +194,8 @@ class KitContext:
         raise CheckSkipped(
             f"needs {count} free time(s) of type {self.time_type_id!r} with distinct starts"
             + (f" and {' and '.join(flags)}" if flags else "")
-            + f" between now+{self.lead} and now+{self.lead + self.horizon}; found {len(chosen)}"
+            + f" between now+{_hours(self.lead)} and now+{_hours(self.lead + self.horizon)};"
+            + f" found {len(chosen)}"
             + (f" ({why})" if why else "")
         )
 

@@ -96,7 +96,7 @@ class KitFixtures:
     @pytest.fixture
     def kit_window(self) -> tuple[timedelta, timedelta]:
         """``(lead, horizon)``: free times from now+lead for horizon are used by the checks."""
-        return timedelta(hours=24), timedelta(days=28)
+        return timedelta(hours=48), timedelta(days=28)
 
     @pytest.fixture
     def dst_days(self) -> Sequence[date] | None:

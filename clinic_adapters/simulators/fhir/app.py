@@ -276,7 +276,7 @@ def create_app(sim: FhirSimulator) -> Flask:
         except StoreError as error:
             return outcome(error.status, error.code, error.text)
         location = f"{base()}/Appointment/{created['id']}/_history/{created['meta']['versionId']}"
-        if request.headers.get("Prefer") == "return=minimal":
+        if sim.config.return_minimal or request.headers.get("Prefer") == "return=minimal":
             return Response(
                 "", 201, headers={"Location": location, "ETag": f'W/"{created["meta"]["versionId"]}"'}
             )

@@ -77,6 +77,8 @@ class SimConfig:
     # Real servers ignore search parameters they do not know; list some here to mimic that.
     ignored_search_params: frozenset[str] = frozenset()
     require_if_match: bool = True
+    # Answer a create with Location and ETag only, whatever the client prefers (some servers do).
+    return_minimal: bool = False
 
 
 def demo_config(start_date: date | None = None, weeks: int = 2) -> SimConfig:

@@ -243,6 +243,16 @@ def test_location_header_id_is_not_the_last_segment():
     assert id_from_location("Appointment/abc") == "abc"
 
 
+def test_a_create_answered_with_location_only_is_read_back(make_sim, make_adapter, north, citizen, week):
+    sim = make_sim(sim_config(return_minimal=True))
+    adapter = make_adapter(sim)
+    slot = first_free(adapter, north, week)[0]
+    booking = adapter.make_booking(north, slot.id, citizen).booking
+    created = next(r for r in sim.requests if r["method"] == "POST" and r["path"] == "/fhir/Appointment")
+    assert created["body"]["slot"] == [{"reference": f"Slot/{slot.id}"}]
+    assert booking.booking_id.startswith("appt-") and booking.slot.start == slot.start
+
+
 def test_health_reports_reachability(sim, adapter):
     assert adapter.health().ok
     sim.stop()

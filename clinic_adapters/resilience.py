@@ -122,7 +122,8 @@ class ResiliencePolicy:
     what a caller experiences.
 
     :param deadline_seconds: hard upper bound for one call as seen by the caller, retries and
-        backoff included.
+        backoff included. Keep it at or above the inner adapter's read timeout, so a write
+        usually ends with the record system's own answer rather than "outcome unknown".
     :param failure_threshold: consecutive technical failures that open the breaker.
     :param reset_after_seconds: cool-down before an open breaker lets one trial call through.
     :param read_retries: extra attempts for read operations after a technical failure

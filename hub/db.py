@@ -7,8 +7,8 @@ place (``commit_or_rollback``) and rolled back on any error answer or exception.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextvars import ContextVar
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request

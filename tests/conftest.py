@@ -8,7 +8,6 @@ time that way. Each run works in a schema of its own, so parallel runs never mee
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import time
@@ -19,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from web_support import csrf_token
 
 STORAGE_FIXTURES = {"app", "db", "database_url", "create_clinic", "client", "login"}
 
@@ -110,16 +110,6 @@ def db(app: Flask) -> Iterator[Session]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(client: FlaskClient, path: str = "/dev-login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = CSRF_FIELD.search(page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
 
 
 @pytest.fixture

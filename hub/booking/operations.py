@@ -14,10 +14,26 @@ from sqlalchemy.orm import Session
 from clinic_adapters import BookingResult, SeriesRequest, Slot, normalize_hsa_id
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
+from hub.booking.events import booking_changed
 from hub.booking.timebooks import clinic_ref, timebook_for
 from hub.citizens import subject_of
 from hub.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from hub.models import Booking, BookingState, CaseType, Citizen, Clinic, ClinicSlotType
+
+
+def _record_change(db: Session, booking: Booking, change: str, **details: object) -> None:
+    """Audit a citizen's change and tell listeners, in the booking's own transaction."""
+    audit.record(
+        db,
+        actor_kind="citizen",
+        actor_id=booking.citizen_id,
+        action=f"booking.{change}",
+        clinic_id=booking.clinic_id,
+        citizen_id=booking.citizen_id,
+        booking_id=booking.id,
+        **details,
+    )
+    booking_changed.send(current_app._get_current_object(), db=db, booking=booking, change=change)
 
 
 def list_clinics(db: Session, municipality: str | None = None, query: str | None = None) -> list[Clinic]:
@@ -148,15 +164,7 @@ def book(
             shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
             _apply(booking, result, timebook.key)
             db.flush()
-            audit.record(
-                db,
-                actor_kind="citizen",
-                actor_id=citizen.id,
-                action="booking.create",
-                clinic_id=clinic.id,
-                citizen_id=citizen.id,
-                booking_id=booking.id,
-            )
+            _record_change(db, booking, "created")
             return booking, True
     if existing.clinic_id != clinic.id or existing.slot_id != slot_id:
         raise Conflict(_l("This request was already used for another booking."))
@@ -192,16 +200,7 @@ def book_series(
         booking.series_id = series_id
     db.flush()
     for booking in bookings:
-        audit.record(
-            db,
-            actor_kind="citizen",
-            actor_id=citizen.id,
-            action="booking.create",
-            clinic_id=clinic.id,
-            citizen_id=citizen.id,
-            booking_id=booking.id,
-            series=True,
-        )
+        _record_change(db, booking, "created", series=True)
     return bookings, True
 
 
@@ -230,16 +229,12 @@ def rebook(db: Session, citizen: Citizen, booking_id: str, new_slot_id: str) -> 
     old_start = booking.starts_at
     _apply(booking, result, timebook.key)
     db.flush()
-    audit.record(
+    _record_change(
         db,
-        actor_kind="citizen",
-        actor_id=citizen.id,
-        action="booking.rebook",
-        clinic_id=clinic.id,
-        citizen_id=citizen.id,
-        booking_id=booking.id,
+        booking,
+        "rebooked",
         before=old_start.isoformat() if old_start else None,
-        after=booking.starts_at.isoformat(),
+        after=booking.starts_at.isoformat() if booking.starts_at else None,
     )
     return booking
 
@@ -255,15 +250,7 @@ def cancel(db: Session, citizen: Citizen, booking_id: str) -> Booking:
     booking.status = BookingState.CANCELLED
     booking.message = result.message
     db.flush()
-    audit.record(
-        db,
-        actor_kind="citizen",
-        actor_id=citizen.id,
-        action="booking.cancel",
-        clinic_id=clinic.id,
-        citizen_id=citizen.id,
-        booking_id=booking.id,
-    )
+    _record_change(db, booking, "cancelled")
     return booking
 
 

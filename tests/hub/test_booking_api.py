@@ -120,7 +120,7 @@ def test_rebook_moves_the_booking(client, login, create_clinic, db) -> None:
     free = {s["id"] for s in free_slots(client, clinic.hsa_id)}
     assert first["id"] in free and second["id"] not in free
     actions = set(db.scalars(select(AuditEvent.action)))
-    assert {"booking.create", "booking.rebook"} <= actions
+    assert {"booking.created", "booking.rebooked"} <= actions
 
 
 def test_cancel_frees_the_time_at_once(client, login, create_clinic) -> None:

@@ -54,7 +54,7 @@ def test_dev_login_refuses_a_form_without_csrf_token(client) -> None:
 
 
 def test_login_redirect_stays_on_this_site(client) -> None:
-    from conftest import csrf_token
+    from web_support import csrf_token
 
     token = csrf_token(client)
     response = client.post(

@@ -57,7 +57,7 @@ def test_catalogue_template_is_not_stale(tmp_path: Path) -> None:
 def test_accept_language_then_the_users_choice(client) -> None:
     assert "Hitta en mottagning" in client.get("/").get_data(as_text=True)  # Swedish by default
     assert "Praxis finden" in client.get("/", headers={"Accept-Language": "de"}).get_data(as_text=True)
-    from conftest import csrf_token
+    from web_support import csrf_token
 
     token = csrf_token(client, "/")
     client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from booking_helpers import bookable_day
-from conftest import csrf_token
+from web_support import csrf_token
 
 
 def _forms(page: str) -> list[dict[str, str]]:

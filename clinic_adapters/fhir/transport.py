@@ -130,7 +130,8 @@ class FhirTransport:
         Status codes below 500 other than 401/429 are returned for the caller to interpret.
         """
         url = self.url(path)
-        what = f"{method} {urlsplit(url).path.removeprefix(urlsplit(self.base_url).path)}"
+        # Resource path only: queries may carry identifiers and must not reach the log.
+        what = f"{method} {urlsplit(url).path.removeprefix(urlsplit(self.base_url).path) or '(next page)'}"
         if urlsplit(url)[:2] != self._origin:
             # Never send our bearer token to a host a response merely named.
             raise self._fail(InvalidResponse(f"{what}: link leaves the server's origin"))

@@ -179,8 +179,9 @@ class RelyingParty:
             if not id_token:
                 # Authlib would silently skip every ID-token check here.
                 raise LoginRefused(Reason.TOKEN, "token response without id_token")
+            # Read the clock after the exchange: the token's iat may be later than our start.
             claims = self._validate_id_token(
-                id_token, token.get("access_token"), pending.payload["nonce"], now
+                id_token, token.get("access_token"), pending.payload["nonce"], self.settings.clock()
             )
             userinfo = self._userinfo(client, metadata, claims["sub"])
 

@@ -183,14 +183,19 @@ class ServiceProvider:
             pending = store.consume_request(
                 db, request_id=in_response_to, protocol="saml-slo", browser=browser, now=now
             )
-            auth = OneLogin_Saml2_Auth(self._request_data(get_data=get_data), self._per_idp[pending.idp])
+            auth = OneLogin_Saml2_Auth(
+                self._request_data(endpoint=self.settings.slo_url, get_data=get_data),
+                self._per_idp[pending.idp],
+            )
             self._run(lambda: auth.process_slo(keep_local_session=True, request_id=pending.id))
             self._raise_library_errors(auth.get_errors(), auth.get_last_error_reason())
             return LogoutOutcome(redirect=None, ended_idp_subject=None)
         if "SAMLRequest" in get_data:
             xml = _decode(get_data["SAMLRequest"], inflate=True)
             idp = self._idp_by_entity_id(_issuer(xml))
-            auth = OneLogin_Saml2_Auth(self._request_data(get_data=get_data), self._per_idp[idp.key])
+            auth = OneLogin_Saml2_Auth(
+                self._request_data(endpoint=self.settings.slo_url, get_data=get_data), self._per_idp[idp.key]
+            )
             redirect = self._run(lambda: auth.process_slo(keep_local_session=True))
             self._raise_library_errors(auth.get_errors(), auth.get_last_error_reason())
             name_id = _logout_name_id(xml)
@@ -302,10 +307,15 @@ class ServiceProvider:
             raise LoginRefused(Reason.INVALID_RESPONSE, redact(f"{','.join(errors)}: {reason or ''}"))
 
     def _request_data(
-        self, *, get_data: dict[str, str] | None = None, post_data: dict[str, str] | None = None
+        self,
+        *,
+        endpoint: str | None = None,
+        get_data: dict[str, str] | None = None,
+        post_data: dict[str, str] | None = None,
     ) -> dict:
-        # Built from the public URL, not the incoming request, so it is right behind a proxy.
-        public = urlsplit(self.settings.acs_url)
+        # Built from the public URL, not the incoming request, so it is right behind a proxy; the
+        # library compares Destination with this URL.
+        public = urlsplit(endpoint or self.settings.acs_url)
         return {
             "https": "on" if public.scheme == "https" else "off",
             "http_host": public.netloc,

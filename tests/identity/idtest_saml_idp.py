@@ -76,6 +76,7 @@ class SamlTestIdp:
         self.audience = audience
         self.entity_id = f"{base_url}/idp"
         self.server: Server | None = None
+        self._loaded_metadata: str | None = None
         self.next = NextLogin(attributes={})
         self.last_authn_request: Any = None
         self.logout_requests: list[Any] = []
@@ -96,6 +97,9 @@ class SamlTestIdp:
 
     def load_sp_metadata(self, sp_metadata: str) -> None:
         """Configure the pysaml2 server with our SP's published metadata (and another SP's)."""
+        if self.server is not None and sp_metadata == self._loaded_metadata:
+            return  # same SP as the last test: skip pysaml2's slow set-up
+        self._loaded_metadata = sp_metadata
         config = IdPConfig()
         config.load(
             {

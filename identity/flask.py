@@ -22,7 +22,7 @@ from identity import roles, sessions
 from identity.errors import LoginRefused, Reason
 from identity.models import LoginRequest
 from identity.oidc_rp import RelyingParty
-from identity.personal_numbers import pseudonymise, redact
+from identity.personal_numbers import redact
 from identity.saml_sp import ServiceProvider
 from identity.settings import IdentitySettings
 from identity.subject import Audience, VerifiedSubject
@@ -30,6 +30,8 @@ from identity.subject import Audience, VerifiedSubject
 log = logging.getLogger(__name__)
 
 EXTENSION = "identity"
+# Flask-WTF's name for the ACS view; exempt it from CSRF if CSRFProtect is set up after the blueprint.
+ACS_VIEW = f"{__name__}.saml_acs"
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Shown to the user; the reason code goes to the log only.
@@ -59,7 +61,7 @@ class IdentityService:
         return sessions.SessionPolicy(
             idle_timeout=self.settings.idle_timeout,
             absolute_timeout=self.settings.absolute_timeout,
-            pseudonym_key=self.settings.pseudonym_key,
+            secret_key=self.settings.secret_key,
         )
 
 
@@ -84,7 +86,7 @@ def create_identity_blueprint(
         oidc={op.key: RelyingParty(settings, op) for op in settings.oidc_providers},
     )
     bp = Blueprint(name, __name__, template_folder="templates")
-    bp.record_once(lambda state: state.app.extensions.__setitem__(EXTENSION, service))
+    bp.record_once(lambda state: _install(state.app, service))
     bp.before_app_request(_load_session)
     bp.after_app_request(_write_cookies)
 
@@ -195,6 +197,15 @@ def create_identity_blueprint(
 # --- session middleware -----------------------------------------------------------------
 
 
+def _install(app: Any, service: IdentityService) -> None:
+    app.extensions[EXTENSION] = service
+    # The IdP's answer is a cross-site POST that cannot carry the hub's CSRF token; it is
+    # protected by its signature and the single-use request id instead.
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(ACS_VIEW)
+
+
 def _service() -> IdentityService:
     return current_app.extensions[EXTENSION]
 
@@ -285,14 +296,13 @@ def _finish(
     g.identity_new_token = token
     g.identity_session = sessions.load(db, service.policy, token, now=now)
     g.identity_return_to = return_to
-    key = pseudonymise(subject.personal_number, settings.pseudonym_key)
     log.info(
         "login: idp=%s protocol=%s audience=%s loa=%s subject=%s",
         subject.idp,
         protocol,
         subject.audience.value,
         subject.loa,
-        key[:12],
+        g.identity_session.subject_key[:12] if g.identity_session else "-",
     )
     return service.on_login(subject)
 
@@ -301,7 +311,7 @@ def _logout(service: IdentityService) -> Response:
     settings = service.settings
     token = request.cookies.get(settings.session_cookie_name)
     db = service.session_factory()
-    ended = sessions.end(db, token) if token else None
+    ended = sessions.end(db, service.policy, token) if token else None
     g.identity_clear_cookie = True
     g.identity_session = None
     if ended is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Dialect, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Dialect, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -76,20 +76,18 @@ class IdentitySession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     audience: Mapped[str] = mapped_column(String(16))
+    # Keyed hash of the personal number: finds a person's sessions without the number.
     subject_key: Mapped[str] = mapped_column(String(64), index=True)
-    personal_number: Mapped[str] = mapped_column(String(32))
-    country: Mapped[str] = mapped_column(String(2))
-    given_name: Mapped[str | None] = mapped_column(String(200))
-    family_name: Mapped[str | None] = mapped_column(String(200))
-    display_name: Mapped[str | None] = mapped_column(String(400))
-    birth_date: Mapped[date | None] = mapped_column(Date)
     loa: Mapped[str] = mapped_column(String(200))
     idp: Mapped[str] = mapped_column(String(64))
     protocol: Mapped[str] = mapped_column(String(8))
+    # Fernet-sealed JSON: the subject (number, names, birth date) and what logging out at the
+    # provider needs (NameID + SessionIndex, or the id_token, which itself carries the number).
+    sealed: Mapped[str] = mapped_column(Text)
     # sha256(idp NUL NameID) so an IdP-initiated logout finds the sessions it speaks of.
     idp_subject: Mapped[str | None] = mapped_column(String(64), index=True)
-    # What logging out at the provider needs: NameID + SessionIndex, or the id_token hint.
-    idp_session: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Only the SAML SessionIndex, in the clear, to match an IdP's LogoutRequest.
+    idp_session_index: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -13,8 +13,9 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from identity import crypto
 from identity.models import RoleGrant
-from identity.personal_numbers import Country, parse, pseudonymise
+from identity.personal_numbers import Country, parse
 from identity.subject import Audience
 
 
@@ -103,9 +104,12 @@ def load_actor(db: Session, subject_key: str, audience: Audience) -> Actor:
     return Actor(subject_key=subject_key, audience=audience, grants=grants)
 
 
-def subject_key_for(personal_number: str, key: bytes, countries: tuple[str, ...] = (Country.SE,)) -> str:
-    """Return the grant key of a person, from their personal number as an administrator typed it."""
-    return pseudonymise(parse(personal_number, countries).value, key)
+def subject_key_for(personal_number: str, secret: bytes, countries: tuple[str, ...] = (Country.SE,)) -> str:
+    """Return the grant key of a person, from their personal number as an administrator typed it.
+
+    Raises InvalidPersonalNumber (a ValueError) for a number that does not validate.
+    """
+    return crypto.subject_key(secret, parse(personal_number, countries).value)
 
 
 def grant_clinic_admin(

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from identity import crypto
 from identity.models import IdentitySession
-from identity.personal_numbers import pseudonymise
 from identity.store import digest
 from identity.subject import Audience, VerifiedSubject
 
@@ -29,7 +29,7 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 class SessionPolicy:
     idle_timeout: timedelta
     absolute_timeout: timedelta
-    pseudonym_key: bytes
+    secret_key: bytes
 
 
 @dataclass(frozen=True)
@@ -58,24 +58,28 @@ def start(
 ) -> str:
     """Create a session for ``subject`` and return its token; the previous one, if any, ends (rotation)."""
     if previous_token:
-        end(db, previous_token)
+        end(db, policy, previous_token)
     token = secrets.token_urlsafe(32)
+    sealed = {
+        "personal_number": subject.personal_number,
+        "given_name": subject.given_name,
+        "family_name": subject.family_name,
+        "display_name": subject.display_name,
+        "birth_date": subject.birth_date.isoformat() if subject.birth_date else None,
+        "country": subject.country,
+        "idp_session": idp_session,
+    }
     db.add(
         IdentitySession(
             id=digest(token),
             audience=subject.audience.value,
-            subject_key=pseudonymise(subject.personal_number, policy.pseudonym_key),
-            personal_number=subject.personal_number,
-            country=subject.country,
-            given_name=subject.given_name,
-            family_name=subject.family_name,
-            display_name=subject.display_name,
-            birth_date=subject.birth_date,
+            subject_key=crypto.subject_key(policy.secret_key, subject.personal_number),
             loa=subject.loa,
             idp=subject.idp,
             protocol=protocol,
+            sealed=crypto.seal(policy.secret_key, sealed),
             idp_subject=digest(subject.idp, idp_subject) if idp_subject else None,
-            idp_session=idp_session,
+            idp_session_index=idp_session.get("session_index"),
             created_at=now,
             last_seen_at=now,
             expires_at=now + policy.absolute_timeout,
@@ -96,18 +100,28 @@ def load(db: Session, policy: SessionPolicy, token: str | None, *, now: datetime
         db.delete(row)
         db.flush()
         return None
+    try:
+        active = _active(row, policy.secret_key)
+    except crypto.InvalidToken:
+        # Sealed under another secret (rotated): the session cannot be read, so it ends.
+        db.delete(row)
+        db.flush()
+        return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now
         db.flush()
-    return _active(row)
+    return active
 
 
-def end(db: Session, token: str) -> ActiveSession | None:
+def end(db: Session, policy: SessionPolicy, token: str) -> ActiveSession | None:
     """End the session for ``token``; return what it was (for logging out at the provider)."""
     row = db.get(IdentitySession, digest(token))
     if row is None:
         return None
-    active = _active(row)
+    try:
+        active: ActiveSession | None = _active(row, policy.secret_key)
+    except crypto.InvalidToken:
+        active = None
     db.delete(row)
     db.flush()
     return active
@@ -118,7 +132,7 @@ def end_for_idp_subject(db: Session, idp: str, idp_subject: str, session_index: 
     rows = db.scalars(select(IdentitySession).where(IdentitySession.idp_subject == digest(idp, idp_subject)))
     count = 0
     for row in rows:
-        if session_index and row.idp_session.get("session_index") not in {None, session_index}:
+        if session_index and row.idp_session_index not in {None, session_index}:
             continue
         db.delete(row)
         count += 1
@@ -138,16 +152,17 @@ def purge_expired(db: Session, policy: SessionPolicy, now: datetime) -> int:
     return db.execute(delete(IdentitySession).where(stale)).rowcount
 
 
-def _active(row: IdentitySession) -> ActiveSession:
+def _active(row: IdentitySession, secret: bytes) -> ActiveSession:
+    data = crypto.unseal(secret, row.sealed)
     subject = VerifiedSubject(
-        personal_number=row.personal_number,
-        given_name=row.given_name,
-        family_name=row.family_name,
-        display_name=row.display_name,
+        personal_number=data["personal_number"],
+        given_name=data["given_name"],
+        family_name=data["family_name"],
+        display_name=data["display_name"],
         loa=row.loa,
         idp=row.idp,
-        birth_date=row.birth_date,
-        country=row.country,
+        birth_date=date.fromisoformat(data["birth_date"]) if data["birth_date"] else None,
+        country=data["country"],
         audience=Audience(row.audience),
     )
     return ActiveSession(
@@ -155,7 +170,7 @@ def _active(row: IdentitySession) -> ActiveSession:
         subject=subject,
         subject_key=row.subject_key,
         protocol=row.protocol,
-        idp_session=dict(row.idp_session or {}),
+        idp_session=dict(data["idp_session"] or {}),
         created_at=row.created_at,
         expires_at=row.expires_at,
     )

@@ -90,7 +90,10 @@ class IdentitySettings:
     """
 
     public_url: str
-    pseudonym_key: bytes
+    # The identity secret (at least 16 bytes; e.g. the hub's DATA_KEY): pseudonyms of personal
+    # numbers (role grants, sessions) and the sealing of session data derive from it. Changing it
+    # ends every session and orphans every role grant.
+    secret_key: bytes
     sp: SamlSp | None = None
     saml_idps: tuple[SamlIdp, ...] = ()
     oidc_providers: tuple[OidcProvider, ...] = ()
@@ -114,6 +117,8 @@ class IdentitySettings:
             raise ValueError("identity provider keys must be unique")
         if self.saml_idps and self.sp is None:
             raise ValueError("SAML identity providers need the SP settings")
+        if len(self.secret_key) < 16:
+            raise ValueError("secret_key must be at least 16 bytes")
         if urlsplit(self.public_url).scheme not in {"http", "https"}:
             raise ValueError("public_url must be an absolute http(s) URL")
 

@@ -23,7 +23,7 @@ from identity.settings import IdentitySettings, OidcProvider, SamlSp
 from identity.subject import Audience
 
 OP_DIR = Path(__file__).parent / "op"
-PSEUDONYM_KEY = b"identity-tests-pseudonym-key-32b"
+SECRET_KEY = b"identity-tests-secret-key-32bytes"
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("HUB_TEST_DATABASE_URL") else [])
 
@@ -122,7 +122,7 @@ def saml_idps(idp_keys: KeyPair, staff_idp_keys: KeyPair) -> Iterator[dict[str, 
 def saml_settings(saml_idps: dict[str, SamlTestIdp], sp_keys: KeyPair) -> IdentitySettings:
     return IdentitySettings(
         public_url=f"{HUB}/identity",
-        pseudonym_key=PSEUDONYM_KEY,
+        secret_key=SECRET_KEY,
         sp=_sp(sp_keys),
         saml_idps=tuple(idp.sp_settings() for idp in saml_idps.values()),
     )
@@ -226,7 +226,7 @@ def oidc_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpControl]:
 def oidc_settings(oidc_op: OpControl) -> IdentitySettings:
     return IdentitySettings(
         public_url=f"{HUB}/identity",
-        pseudonym_key=PSEUDONYM_KEY,
+        secret_key=SECRET_KEY,
         oidc_providers=(
             OidcProvider(
                 key="idporten",

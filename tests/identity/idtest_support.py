@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from flask import Flask, g, jsonify, redirect
 from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -82,11 +83,13 @@ def serve(app: Callable, port: int) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def make_host_app(settings: IdentitySettings, engine) -> Flask:
+def make_host_app(settings: IdentitySettings, engine, *, csrf: bool = False) -> Flask:
     """A tiny stand-in for the hub: one transaction per request, committed in one place."""
     app = Flask(__name__)
     app.config.update(SECRET_KEY="test", TESTING=True)
     Babel(app)
+    if csrf:
+        CSRFProtect(app)
 
     def session_factory() -> Session:
         if "db" not in g:

@@ -86,3 +86,4 @@ def test_grant_keys_are_pseudonymous_and_need_a_valid_number():
     assert "198001010019" not in key and len(key) == 64
     with pytest.raises(ValueError):
         roles.subject_key_for("19800101-0018", KEY)
+    assert roles.subject_key_for("198001010019", b"other-secret-16b") != key

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.storage
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 POLICY = sessions.SessionPolicy(
-    idle_timeout=timedelta(minutes=15), absolute_timeout=timedelta(hours=8), pseudonym_key=b"p" * 32
+    idle_timeout=timedelta(minutes=15), absolute_timeout=timedelta(hours=8), secret_key=b"p" * 32
 )
 SUBJECT = VerifiedSubject(
     personal_number="198001010019",
@@ -48,8 +48,29 @@ def test_session_round_trip_and_only_the_token_hash_is_stored(engine):
         db.commit()
         active = sessions.load(db, POLICY, token, now=NOW + timedelta(minutes=1))
         assert active is not None and active.subject == SUBJECT
+        assert active.idp_session == {"session_index": "_s1"}
         assert db.scalar(select(func.count()).where(IdentitySession.id == token)) == 0
         assert sessions.load(db, POLICY, "forged-token", now=NOW) is None
+
+
+def test_personal_number_and_names_rest_only_sealed(engine):
+    with Session(engine) as db:
+        start(db)
+        db.commit()
+    with engine.connect() as connection:
+        row = " ".join(str(value) for value in connection.execute(select(IdentitySession.__table__)).one())
+    for plain in ("198001010019", "8001010019", "Astrid", "Andersson", "1980-01-01"):
+        assert plain not in row
+
+
+def test_a_session_sealed_under_another_secret_ends(engine):
+    with Session(engine) as db:
+        token = start(db)
+        db.commit()
+        rotated = sessions.SessionPolicy(POLICY.idle_timeout, POLICY.absolute_timeout, b"q" * 32)
+        assert sessions.load(db, rotated, token, now=NOW) is None
+        db.commit()
+        assert db.scalar(select(func.count()).select_from(IdentitySession)) == 0
 
 
 def test_login_rotates_the_session(engine):

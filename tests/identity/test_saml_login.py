@@ -280,7 +280,7 @@ def test_loa_not_requested_is_refused(saml_app, saml_idps, caplog):
 
 def test_loa_below_minimum_is_refused_even_when_requested(saml_idps, sp_keys, sqlite_engine, caplog):
     """Misconfigured IdP entry that also requests loa2: our own ranking still refuses it."""
-    from conftest import PSEUDONYM_KEY, _sp
+    from conftest import SECRET_KEY, _sp
     from idtest_support import make_host_app
 
     from identity.settings import IdentitySettings
@@ -288,7 +288,7 @@ def test_loa_below_minimum_is_refused_even_when_requested(saml_idps, sp_keys, sq
     idp = saml_idps["bankid"]
     settings = IdentitySettings(
         public_url=f"{HUB}/identity",
-        pseudonym_key=PSEUDONYM_KEY,
+        secret_key=SECRET_KEY,
         sp=_sp(sp_keys),
         saml_idps=(idp.sp_settings(authn_contexts=(assurance.LOA2, assurance.LOA3)),),
     )

@@ -182,7 +182,7 @@ def test_forged_logout_request_ends_nothing(sp_app, saml_idps):
 
 def test_staff_login_carries_granted_roles_and_citizen_login_does_not(sp_app, saml_idps):
     engine = sp_app.config["ENGINE"]
-    key = sp_app.extensions["identity"].settings.pseudonym_key
+    key = sp_app.extensions["identity"].settings.secret_key
     subject_key = roles.subject_key_for("198001010019", key)
     region_key = roles.subject_key_for("191212121212", key)
     with Session(engine) as db:
@@ -217,3 +217,14 @@ def test_login_pages_list_the_providers_per_audience(sp_app):
     assert "/identity/login/bankid" in citizen and "staff-saml" not in citizen
     assert "/identity/login/staff-saml" in staff and "bankid" not in staff
     assert client.get("/identity/login/nope").status_code == 404
+
+
+def test_with_csrf_protection_the_acs_still_accepts_the_idp_post_and_logout_needs_a_token(
+    saml_settings, saml_idps, sqlite_engine
+):
+    app = make_host_app(saml_settings, sqlite_engine, csrf=True)
+    client = hub_client(app)
+    response, _ = saml_login(client, saml_idps["bankid"])
+    assert response.status_code == 303
+    assert client.post("/identity/logout").status_code == 400  # no CSRF token: the hub's forms carry one
+    assert client.get("/me").status_code == 200

@@ -24,8 +24,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     from hub import db, errors, i18n
+    from hub.booking import cache
 
     db.init_app(app)
+    cache.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     csrf = CSRFProtect(app)

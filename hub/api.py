@@ -8,8 +8,15 @@ from flask_babel import lazy_gettext as _l
 from hub import db
 from hub.auth import require_citizen
 from hub.booking import operations as ops
-from hub.booking.schemas import BookingRequest, RebookRequest, SeriesBookingRequest, SlotQuery
-from hub.booking.serialize import booking_json, clinic_json, slot_json
+from hub.booking import search
+from hub.booking.schemas import (
+    BookingRequest,
+    FederatedQuery,
+    RebookRequest,
+    SeriesBookingRequest,
+    SlotQuery,
+)
+from hub.booking.serialize import booking_json, clinic_json, federated_json, slot_json
 from hub.errors import HubError
 from hub.schemas import parse
 
@@ -57,8 +64,25 @@ def clinic(hsa_id: str) -> Response:
 def slots(hsa_id: str) -> Response:
     found = ops.get_clinic(db.session(), hsa_id)
     query = parse(SlotQuery(), request.args)
-    free = ops.free_slots(found, query["slot_type"], query["first_day"], query["last_day"])
-    return jsonify(clinic=found.hsa_id, slots=[slot_json(s, found.timezone) for s in free])
+    listing = ops.free_slots(found, query["slot_type"], query["first_day"], query["last_day"])
+    return jsonify(
+        clinic=found.hsa_id,
+        source=listing.source,
+        slots=[slot_json(s, found.timezone) for s in listing.slots],
+    )
+
+
+@blueprint.get("/search/first-free")
+def first_free() -> Response:
+    query = parse(FederatedQuery(), request.args)
+    result = search.first_free_times(
+        db.session(),
+        query["slot_type"],
+        municipality=query["municipality"],
+        first_day=query["first_day"],
+        last_day=query["last_day"],
+    )
+    return jsonify(federated_json(result, query["limit"]))
 
 
 @blueprint.post("/bookings")

@@ -65,8 +65,31 @@ def demo(host: str, port: int) -> None:
     serve(app, host=host, port=port, threads=16)
 
 
+@click.command("sync-worker")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="Handle what is due now, then stop.")
+@with_appcontext
+def sync_worker(interval: float, once: bool) -> None:
+    """Write fallback bookings into record systems that answer again."""
+    import time
+
+    from hub.booking.sync import sync_due
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    while True:
+        report = sync_due(app)
+        if report.handled_job_ids:
+            click.echo(
+                f"synced {report.synced}, conflicts {report.conflicts}, "
+                f"postponed {report.postponed}, not booked {report.failed}"
+            )
+        if once:
+            return
+        time.sleep(interval)
+
+
 def init_app(app: Flask) -> None:
-    for command in (db_upgrade, db_check, seed_demo, demo):
+    for command in (db_upgrade, db_check, seed_demo, demo, sync_worker):
         app.cli.add_command(command)
 
 

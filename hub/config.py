@@ -24,6 +24,14 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LANGUAGES": ("sv", "en", "de"),
         "REGION_NAME": "Region Stockholm",
         "SLOT_SEARCH_DAYS": 14,
+        # Record systems: a citizen never waits longer than this for one clinic.
+        "RECORD_SYSTEM_DEADLINE_SECONDS": 5.0,
+        "BREAKER_FAILURE_THRESHOLD": 3,
+        "BREAKER_RESET_SECONDS": 30.0,
+        # Federated search answers within this, marking slower clinics instead of waiting.
+        "FEDERATED_DEADLINE_SECONDS": 2.5,
+        "FREE_SLOT_CACHE_SECONDS": 20.0,
+        "SYNC_RETRY_BASE_SECONDS": 30.0,
         "SLOT_SEARCH_MAX_DAYS": 62,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -88,6 +88,19 @@ def session() -> Session:
     return g.db_session
 
 
+@contextmanager
+def bound_session(bound: Session) -> Iterator[Session]:
+    """Let the request-scoped helpers use ``bound`` (workers and CLI jobs have no request)."""
+    previous = g.pop("db_session", None)
+    g.db_session = bound
+    try:
+        yield bound
+    finally:
+        g.pop("db_session", None)
+        if previous is not None:
+            g.db_session = previous
+
+
 def commit_or_rollback(response: Response) -> Response:
     """Commit the request's work when the answer is a success, roll it back otherwise."""
     current = g.get("db_session")
@@ -120,4 +133,13 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_session)
 
 
-__all__ = ["Base", "Database", "UTCDateTime", "database", "init_app", "make_engine", "session"]
+__all__ = [
+    "Base",
+    "Database",
+    "UTCDateTime",
+    "bound_session",
+    "database",
+    "init_app",
+    "make_engine",
+    "session",
+]

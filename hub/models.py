@@ -41,6 +41,7 @@ class BookingState(enum.StrEnum):
     CANCELLED = "cancelled"
     PENDING_SYNC = "pending_sync"  # booked in the fallback calendar, not yet in the record system
     CONFLICT = "conflict"  # the record system refused a synced booking
+    FAILED = "failed"  # the record system never confirmed the attempt
 
 
 class Clinic(Base):
@@ -141,6 +142,8 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(16), default=BookingState.PENDING)
     message: Mapped[str | None] = mapped_column(Text)  # the record system's words for the citizen
     series_id: Mapped[str | None] = mapped_column(String(36))
+    # The seat held in the clinic's fallback calendar while (and after) the booking is synced.
+    fallback_booking_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
@@ -150,7 +153,8 @@ class Booking(Base):
     __table_args__ = (
         UniqueConstraint("citizen_id", "idempotency_key"),
         CheckConstraint(
-            "status IN ('pending', 'booked', 'cancelled', 'pending_sync', 'conflict')", name="status_known"
+            "status IN ('pending', 'booked', 'cancelled', 'pending_sync', 'conflict', 'failed')",
+            name="status_known",
         ),
         Index("ix_booking_citizen_start", "citizen_id", "starts_at"),
     )
@@ -158,6 +162,45 @@ class Booking(Base):
     @property
     def is_active(self) -> bool:
         return self.status in {BookingState.BOOKED, BookingState.PENDING_SYNC}
+
+
+class SyncJobKind(enum.StrEnum):
+    WRITE = "write"  # a fallback booking to write into the record system
+    RECONCILE = "reconcile"  # a remote booking whose answer never came: did it happen?
+
+
+class SyncJobState(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    CONFLICT = "conflict"
+    CANCELLED = "cancelled"
+
+
+class SyncJob(Base):
+    """A durable queue entry: written in the same transaction as the booking it carries."""
+
+    __tablename__ = "sync_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("booking.id"), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=SyncJobState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_error: Mapped[str | None] = mapped_column(String(200))  # error class or record-system text
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)  # what staff did about a conflict
+
+    booking: Mapped[Booking] = relationship()
+    clinic: Mapped[Clinic] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('write', 'reconcile')", name="kind_known"),
+        CheckConstraint("state IN ('pending', 'done', 'conflict', 'cancelled')", name="state_known"),
+        Index("ix_sync_job_due", "state", "next_attempt_at"),
+    )
 
 
 class AuditEvent(Base):

@@ -21,7 +21,8 @@ from clinic_adapters.timezones import to_local, utc_now
 from hub import db
 from hub.auth import current_citizen, log_out, require_citizen
 from hub.booking import operations as ops
-from hub.booking.schemas import BookingRequest, RebookRequest, SlotQuery
+from hub.booking import search
+from hub.booking.schemas import BookingRequest, FederatedQuery, RebookRequest, SlotQuery
 from hub.errors import NotLoggedIn
 from hub.schemas import parse
 
@@ -64,14 +65,38 @@ def times(hsa_id: str) -> str:
     found = ops.get_clinic(db.session(), hsa_id)
     query = parse(SlotQuery(), request.args)
     slot_type = ops.shown_slot_type(found, query["slot_type"])
-    slots = ops.free_slots(found, slot_type.code, query["first_day"], query["last_day"])
+    listing = ops.free_slots(found, slot_type.code, query["first_day"], query["last_day"])
     return render_template(
         "times.html",
         clinic=found,
         slot_type=slot_type,
-        days=_by_day(slots, found.timezone),
+        source=listing.source,
+        days=_by_day(listing.slots, found.timezone),
         idempotency_key=str(uuid.uuid4()),  # one per page view: a double click books once
         action=url_for("portal.book"),
+    )
+
+
+@blueprint.get("/search")
+def search_times() -> str:
+    slot_type = request.args.get("slot_type") or None
+    result = None
+    if slot_type:
+        query = parse(FederatedQuery(), request.args)
+        result = search.first_free_times(
+            db.session(),
+            slot_type,
+            municipality=query["municipality"] or None,
+            first_day=query["first_day"],
+            last_day=query["last_day"],
+        )
+    return render_template(
+        "search.html",
+        result=result,
+        slot_type=slot_type,
+        municipality=request.args.get("municipality") or "",
+        municipalities=ops.municipalities(db.session()),
+        idempotency_key=str(uuid.uuid4()),
     )
 
 
@@ -110,12 +135,13 @@ def rebook_times(booking_id: str) -> str:
     citizen = require_citizen()
     found = ops.own_booking(db.session(), citizen, booking_id)
     query = parse(SlotQuery(), {**request.args, "slot_type": found.slot_type_code})
-    slots = ops.free_slots(found.clinic, found.slot_type_code or "", query["first_day"], query["last_day"])
+    listing = ops.free_slots(found.clinic, found.slot_type_code or "", query["first_day"], query["last_day"])
     return render_template(
         "times.html",
         clinic=found.clinic,
         slot_type=ops.shown_slot_type(found.clinic, found.slot_type_code or ""),
-        days=_by_day(slots, found.clinic.timezone),
+        source=listing.source,
+        days=_by_day(listing.slots, found.clinic.timezone),
         rebooking=found,
         action=url_for("portal.rebook", booking_id=found.id),
     )

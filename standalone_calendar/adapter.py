@@ -401,6 +401,18 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             self.db.flush()
         return CancelResult(booking_id=row.id)
 
+    def release(self, clinic: ClinicRef, booking_id: str) -> None:
+        """Give a booking's seat back whatever the deadlines: the hub moved it elsewhere."""
+        calendar = self._calendar(clinic)
+        row = self.db.get(CalendarBooking, booking_id)
+        if row is None or row.calendar_id != calendar.id or row.status != "booked":
+            return
+        with self.db.begin_nested():
+            seats.give_back_seat(self.db, row.seat_count_id)
+            row.status = "cancelled"
+            row.cancelled_at = self._clock()
+            self.db.flush()
+
     def booking_details(self, clinic: ClinicRef, booking_id: str, subject: Subject) -> Booking:
         return self._as_booking(clinic, self._own_booking(clinic, booking_id, subject))
 

@@ -88,8 +88,15 @@ def _empty_all_tables(app: Flask) -> None:
 
 @pytest.fixture
 def app(migrated_app: Flask) -> Iterator[Flask]:
+    from hub.booking.cache import SlotCache
+
     _empty_all_tables(migrated_app)
+    # Ids restart in an emptied database: nothing cached about an earlier test's clinic 1 may survive.
     migrated_app.extensions.pop("hub.adapters", None)
+    migrated_app.extensions.pop("hub.health", None)
+    migrated_app.extensions["hub.slot_cache"] = SlotCache(
+        float(migrated_app.config["FREE_SLOT_CACHE_SECONDS"])
+    )
     yield migrated_app
 
 

@@ -1,9 +1,19 @@
-"""Booking commands and queries; they flush, the request commits."""
+"""Booking commands and queries; they flush, the request commits.
+
+A booking at a clinic whose timebook shares our database (the built-in calendar) is one
+transaction. A booking in a remote record system is first recorded as pending and committed,
+then sent, then reconciled with the answer, so a crash or a lost reply never loses it. When the
+record system cannot be reached, clinics with a fallback calendar are booked there and the
+booking waits in the durable sync queue (see :mod:`hub.booking.sync`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
+import dataclasses
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -11,14 +21,45 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clinic_adapters import BookingResult, SeriesRequest, Slot, normalize_hsa_id
+from clinic_adapters import BookingResult, SeriesRequest, Slot, Unavailable, normalize_hsa_id
+from clinic_adapters.resilience import DeadlineExceeded
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
+from hub.booking.cache import slot_cache
 from hub.booking.events import booking_changed
-from hub.booking.timebooks import clinic_ref, timebook_for
+from hub.booking.timebooks import (
+    FALLBACK_PREFIX,
+    clinic_ref,
+    is_fallback_slot,
+    record_system,
+    standalone,
+    timebook_for,
+)
 from hub.citizens import subject_of
-from hub.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from hub.models import Booking, BookingState, CaseType, Citizen, Clinic, ClinicSlotType
+from hub.errors import Conflict, NotAllowed, NotFound, RecordSystemUnavailable, ValidationFailed
+from hub.models import (
+    Booking,
+    BookingState,
+    CaseType,
+    Citizen,
+    Clinic,
+    ClinicSlotType,
+    SyncJob,
+    SyncJobKind,
+    SyncJobState,
+)
+
+
+class Source(enum.StrEnum):
+    STANDALONE = "standalone"  # the clinic's only timebook is the built-in calendar
+    RECORD_SYSTEM = "record_system"
+    FALLBACK = "fallback"  # the record system is unreachable: the clinic's reserve calendar
+
+
+@dataclass(frozen=True)
+class SlotListing:
+    slots: list[Slot]
+    source: Source
 
 
 def _record_change(db: Session, booking: Booking, change: str, **details: object) -> None:
@@ -34,6 +75,9 @@ def _record_change(db: Session, booking: Booking, change: str, **details: object
         **details,
     )
     booking_changed.send(current_app._get_current_object(), db=db, booking=booking, change=change)
+
+
+# -- directory -------------------------------------------------------------------------------------
 
 
 def list_clinics(db: Session, municipality: str | None = None, query: str | None = None) -> list[Clinic]:
@@ -79,6 +123,9 @@ def shown_slot_type(clinic: Clinic, code: str) -> ClinicSlotType:
     raise NotFound(_l("The clinic does not offer that kind of time online."))
 
 
+# -- free times ------------------------------------------------------------------------------------
+
+
 def search_days(clinic: Clinic, first_day: date | None, last_day: date | None) -> tuple[date, date]:
     """Check and complete the local days a citizen asks free times for."""
     today = to_local(utc_now(), clinic.timezone).date()
@@ -98,18 +145,66 @@ def search_days(clinic: Clinic, first_day: date | None, last_day: date | None) -
     return first_day, last_day
 
 
-def free_slots(
-    clinic: Clinic, slot_type_code: str, first_day: date | None = None, last_day: date | None = None
-) -> list[Slot]:
-    """Return the free times of a shown slot type between two local days, inclusive."""
-    require_case_type(clinic, CaseType.BOOK)
-    shown_slot_type(clinic, slot_type_code)
+def search_window(clinic: Clinic, first_day: date | None, last_day: date | None) -> tuple[datetime, datetime]:
+    """Return the instants ``[start, end)`` of the local days asked for, never before now."""
     first_day, last_day = search_days(clinic, first_day, last_day)
     start, _ = local_day_bounds_utc(first_day, clinic.timezone)
     _, end = local_day_bounds_utc(last_day, clinic.timezone)
-    return timebook_for(clinic).available_slots(
-        clinic_ref(clinic), slot_type_code, max(start, utc_now()), end
-    )
+    return max(start, utc_now()), end
+
+
+def record_system_query(
+    clinic: Clinic, slot_type_code: str, start: datetime, end: datetime
+) -> Callable[[], list[Slot]]:
+    """Prepare a question to the clinic's record system, answered through the short-lived cache.
+
+    The returned callable needs no app or database context, so it can run in a worker thread.
+    """
+    cache = slot_cache(current_app._get_current_object())  # type: ignore[attr-defined]
+    adapter = record_system(clinic)
+    ref, clinic_id = clinic_ref(clinic), clinic.id
+    # Round the start down so that repeated searches within a minute share one cache entry.
+    key = ("slots", slot_type_code, start.replace(second=0, microsecond=0), end)
+
+    def ask() -> list[Slot]:
+        slots = cache.get_or_load(
+            clinic_id, key, lambda: adapter.available_slots(ref, slot_type_code, start, end)
+        )
+        return [s for s in slots if s.start >= start]
+
+    return ask
+
+
+def fallback_slots(clinic: Clinic, slot_type_code: str, start: datetime, end: datetime) -> list[Slot]:
+    """Return the clinic's reserve-calendar times, with ids marked as fallback times."""
+    slots = standalone().available_slots(clinic_ref(clinic), slot_type_code, start, end)
+    return [dataclasses.replace(s, id=FALLBACK_PREFIX + s.id) for s in slots]
+
+
+def slots_between(clinic: Clinic, slot_type_code: str, start: datetime, end: datetime) -> SlotListing:
+    if clinic.connection == "standalone":
+        return SlotListing(
+            standalone().available_slots(clinic_ref(clinic), slot_type_code, start, end), Source.STANDALONE
+        )
+    try:
+        return SlotListing(record_system_query(clinic, slot_type_code, start, end)(), Source.RECORD_SYSTEM)
+    except Unavailable:
+        if not clinic.has_fallback_calendar:
+            raise
+        return SlotListing(fallback_slots(clinic, slot_type_code, start, end), Source.FALLBACK)
+
+
+def free_slots(
+    clinic: Clinic, slot_type_code: str, first_day: date | None = None, last_day: date | None = None
+) -> SlotListing:
+    """Return the free times of a shown slot type between two local days, inclusive."""
+    require_case_type(clinic, CaseType.BOOK)
+    shown_slot_type(clinic, slot_type_code)
+    start, end = search_window(clinic, first_day, last_day)
+    return slots_between(clinic, slot_type_code, start, end)
+
+
+# -- booking ---------------------------------------------------------------------------------------
 
 
 def _existing(db: Session, citizen: Citizen, idempotency_key: str) -> Booking | None:
@@ -130,9 +225,9 @@ def _claim_key(db: Session, booking: Booking) -> Booking | None:
 
 
 def _apply(booking: Booking, result: BookingResult, timebook_key: str) -> None:
+    """Copy the timebook's answer; ``slot_id`` stays what the citizen asked for (their key's request)."""
     slot = result.booking.slot
     booking.external_id = result.booking.booking_id
-    booking.slot_id = slot.id
     booking.slot_type_code = slot.time_type_id
     booking.starts_at = slot.start
     booking.ends_at = slot.end
@@ -142,33 +237,97 @@ def _apply(booking: Booking, result: BookingResult, timebook_key: str) -> None:
     booking.status = BookingState.BOOKED
 
 
+def _same_request(existing: Booking, clinic: Clinic, slot_id: str) -> Booking:
+    if existing.clinic_id != clinic.id or existing.slot_id != slot_id:
+        raise Conflict(_l("This request was already used for another booking."))
+    return existing
+
+
 def book(
     db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempotency_key: str
 ) -> tuple[Booking, bool]:
     """Book a time once per idempotency key; return the booking and whether it is new."""
     existing = _existing(db, citizen, idempotency_key)
-    if existing is None:
-        require_case_type(clinic, CaseType.BOOK)
-        timebook = timebook_for(clinic)
-        booking = Booking(
-            citizen=citizen,
-            clinic=clinic,
-            idempotency_key=idempotency_key,
-            slot_id=slot_id,
-            timebook=timebook.key,
-            status=BookingState.PENDING,
+    if existing is not None:
+        return _same_request(existing, clinic, slot_id), False
+    require_case_type(clinic, CaseType.BOOK)
+    in_fallback = is_fallback_slot(slot_id)
+    if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):
+        raise NotFound(_l("That time or booking does not exist."))
+    timebook = standalone() if in_fallback else timebook_for(clinic)
+    booking = Booking(
+        citizen=citizen,
+        clinic=clinic,
+        idempotency_key=idempotency_key,
+        slot_id=slot_id,
+        timebook=timebook.key,
+        status=BookingState.PENDING,
+    )
+    earlier = _claim_key(db, booking)
+    if earlier is not None:
+        return _same_request(earlier, clinic, slot_id), False
+    if in_fallback:
+        _book_in_fallback(db, citizen, clinic, booking, slot_id.removeprefix(FALLBACK_PREFIX))
+    elif timebook.capabilities.transactional:
+        result = timebook.make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
+        shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
+        _apply(booking, result, timebook.key)
+    else:
+        _book_remotely(db, citizen, clinic, booking, slot_id)
+    db.flush()
+    _record_change(db, booking, "created", fallback=in_fallback)
+    return booking, True
+
+
+def _book_in_fallback(db: Session, citizen: Citizen, clinic: Clinic, booking: Booking, slot_id: str) -> None:
+    """Book the reserve calendar and queue the booking for the record system, in one transaction."""
+    result = standalone().make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
+    shown_slot_type(clinic, result.booking.slot.time_type_id)
+    _apply(booking, result, "standalone")
+    booking.fallback_booking_id = result.booking.booking_id
+    booking.status = BookingState.PENDING_SYNC
+    db.add(SyncJob(booking=booking, clinic_id=clinic.id, kind=SyncJobKind.WRITE, next_attempt_at=utc_now()))
+
+
+def _book_remotely(db: Session, citizen: Citizen, clinic: Clinic, booking: Booking, slot_id: str) -> None:
+    """Send a recorded pending booking to the record system and reconcile with the answer."""
+    db.commit()  # the pending booking and its key survive whatever happens next
+    adapter = record_system(clinic)
+    try:
+        result = adapter.make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
+        shown_slot_type(clinic, result.booking.slot.time_type_id)
+    except DeadlineExceeded:
+        # The record system may still book it: keep the attempt and let the sync worker find out.
+        db.add(
+            SyncJob(
+                booking=booking, clinic_id=clinic.id, kind=SyncJobKind.RECONCILE, next_attempt_at=utc_now()
+            )
         )
-        existing = _claim_key(db, booking)
-        if existing is None:
-            result = timebook.make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
-            shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
-            _apply(booking, result, timebook.key)
-            db.flush()
-            _record_change(db, booking, "created")
-            return booking, True
-    if existing.clinic_id != clinic.id or existing.slot_id != slot_id:
-        raise Conflict(_l("This request was already used for another booking."))
-    return existing, False
+        db.commit()
+        raise RecordSystemUnavailable(
+            _l(
+                "The clinic's booking system did not answer in time. We will check whether the time "
+                "was booked and show it under My bookings."
+            )
+        ) from None
+    except Unavailable:
+        db.delete(booking)  # definitely not booked: nothing may remain of the attempt
+        db.commit()
+        # Cached free times would hide the outage; the next listing shows the reserve calendar.
+        slot_cache(current_app._get_current_object()).invalidate(clinic.id)  # type: ignore[attr-defined]
+        if clinic.has_fallback_calendar:
+            raise RecordSystemUnavailable(
+                _l(
+                    "The clinic's booking system is not answering right now. Please choose a time again: "
+                    "the clinic's reserve times are shown meanwhile."
+                )
+            ) from None
+        raise
+    except Exception:
+        db.delete(booking)  # refused or taken: nothing may remain of the attempt
+        db.commit()
+        raise
+    _apply(booking, result, adapter.key)
 
 
 def book_series(
@@ -183,6 +342,8 @@ def book_series(
         return earlier, False
     require_case_type(clinic, CaseType.BOOK)
     timebook = timebook_for(clinic)
+    if not timebook.capabilities.series_booking:
+        raise NotAllowed(_l("The clinic does not offer this online."))
     bookings = [
         Booking(citizen=citizen, clinic=clinic, idempotency_key=k, slot_id=s, timebook=timebook.key)
         for k, s in zip(keys, slot_ids, strict=True)
@@ -204,6 +365,9 @@ def book_series(
     return bookings, True
 
 
+# -- changing a booking ----------------------------------------------------------------------------
+
+
 def own_booking(db: Session, citizen: Citizen, booking_id: str) -> Booking:
     booking = db.get(Booking, booking_id)
     if booking is None or booking.citizen_id != citizen.id:
@@ -217,17 +381,45 @@ def _changeable(booking: Booking) -> None:
     require_case_type(booking.clinic, CaseType.REBOOK_CANCEL)
 
 
+def _waiting_job(db: Session, booking: Booking) -> SyncJob | None:
+    return db.scalar(
+        select(SyncJob).where(SyncJob.booking_id == booking.id, SyncJob.state == SyncJobState.PENDING)
+    )
+
+
+def _release_fallback_seat(booking: Booking) -> None:
+    """Give back the reserve-calendar seat of a booking that now lives in the record system."""
+    if booking.fallback_booking_id:
+        standalone().release(clinic_ref(booking.clinic), booking.fallback_booking_id)
+        booking.fallback_booking_id = None
+
+
 def rebook(db: Session, citizen: Citizen, booking_id: str, new_slot_id: str) -> Booking:
     """Move a booking to another time; the old time is kept until the new one is confirmed."""
     booking = own_booking(db, citizen, booking_id)
     _changeable(booking)
     clinic = booking.clinic
-    timebook = timebook_for(clinic)
-    result = timebook.update_booking(
-        clinic_ref(clinic), booking.external_id or "", new_slot_id, subject_of(citizen)
-    )
     old_start = booking.starts_at
-    _apply(booking, result, timebook.key)
+    if booking.status == BookingState.PENDING_SYNC:
+        # Not yet in the record system: move it within the reserve calendar; the queue sends the new time.
+        if not is_fallback_slot(new_slot_id):
+            raise NotAllowed(_l("Choose one of the times shown for this booking."))
+        result = standalone().update_booking(
+            clinic_ref(clinic),
+            booking.external_id or "",
+            new_slot_id.removeprefix(FALLBACK_PREFIX),
+            subject_of(citizen),
+        )
+        _apply(booking, result, "standalone")
+        booking.status = BookingState.PENDING_SYNC
+    else:
+        timebook = timebook_for(clinic)
+        result = timebook.update_booking(
+            clinic_ref(clinic), booking.external_id or "", new_slot_id, subject_of(citizen)
+        )
+        _apply(booking, result, timebook.key)
+        _release_fallback_seat(booking)
+    booking.slot_id = new_slot_id
     db.flush()
     _record_change(
         db,
@@ -244,9 +436,20 @@ def cancel(db: Session, citizen: Citizen, booking_id: str) -> Booking:
     booking = own_booking(db, citizen, booking_id)
     _changeable(booking)
     clinic = booking.clinic
-    result = timebook_for(clinic).cancel_booking(
-        clinic_ref(clinic), booking.external_id or "", subject_of(citizen)
-    )
+    if booking.status == BookingState.PENDING_SYNC:
+        result = standalone().cancel_booking(
+            clinic_ref(clinic), booking.external_id or "", subject_of(citizen)
+        )
+        job = _waiting_job(db, booking)
+        if job is not None:
+            job.state = SyncJobState.CANCELLED
+            job.finished_at = utc_now()
+        booking.fallback_booking_id = None
+    else:
+        result = timebook_for(clinic).cancel_booking(
+            clinic_ref(clinic), booking.external_id or "", subject_of(citizen)
+        )
+        _release_fallback_seat(booking)
     booking.status = BookingState.CANCELLED
     booking.message = result.message
     db.flush()
@@ -255,11 +458,15 @@ def cancel(db: Session, citizen: Citizen, booking_id: str) -> Booking:
 
 
 def my_bookings(db: Session, citizen: Citizen) -> list[Booking]:
-    """Return the citizen's bookings, soonest first (pending attempts left out)."""
+    """Return the citizen's bookings, soonest first (attempts still in flight left out)."""
     return list(
         db.scalars(
             select(Booking)
-            .where(Booking.citizen_id == citizen.id, Booking.status != BookingState.PENDING)
+            .where(
+                Booking.citizen_id == citizen.id,
+                Booking.status != BookingState.PENDING,
+                Booking.starts_at.is_not(None),
+            )
             .order_by(Booking.starts_at)
         )
     )

@@ -34,3 +34,11 @@ class SeriesBookingRequest(HubSchema):
 
 class RebookRequest(HubSchema):
     slot_id = fields.String(required=True, validate=SLOT_ID)
+
+
+class FederatedQuery(HubSchema):
+    slot_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    municipality = fields.String(load_default=None, validate=validate.Length(max=100))
+    first_day = fields.Date(data_key="from", load_default=None)
+    last_day = fields.Date(data_key="to", load_default=None)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -6,6 +6,7 @@ from typing import Any
 
 from clinic_adapters import Slot
 from clinic_adapters.timezones import to_local
+from hub.booking.search import FederatedResult
 from hub.i18n import current_language
 from hub.models import Booking, Clinic
 
@@ -58,4 +59,24 @@ def booking_json(booking: Booking) -> dict[str, Any]:
         "performer": booking.performer_name,
         "message": booking.message,
         "series_id": booking.series_id,
+    }
+
+
+def federated_json(result: FederatedResult, limit: int) -> dict[str, Any]:
+    return {
+        "slot_type": result.slot_type,
+        "clinics": [
+            {
+                "hsa_id": a.clinic.hsa_id,
+                "name": a.clinic.name,
+                "municipality": a.clinic.municipality,
+                "status": a.status,
+                "first_free": a.first_free.start.isoformat() if a.first_free else None,
+            }
+            for a in result.answers
+        ],
+        "times": [
+            {"clinic": {"hsa_id": c.hsa_id, "name": c.name}, **slot_json(s, c.timezone)}
+            for c, s in result.first_times(limit)
+        ],
     }

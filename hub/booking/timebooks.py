@@ -1,25 +1,84 @@
-"""Which timebook serves a clinic: its record system through an adapter, or the built-in calendar."""
+"""Which timebook serves a clinic: its record system (behind the resilience layer), its fallback
+calendar when that system cannot answer, or the built-in calendar as its only timebook."""
 
 from __future__ import annotations
 
-from flask import current_app
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
 
 from clinic_adapters import ClinicAdapter, ClinicRef, get_adapter
+from clinic_adapters.resilience import HealthBoard, ResiliencePolicy, ResilientAdapter
 from hub import db
 from hub.models import Clinic
 from standalone_calendar import StandaloneCalendarAdapter
+
+#: Slot ids of the fallback calendar carry this prefix, so a booking knows where it belongs.
+FALLBACK_PREFIX = "fb:"
+
+_lock = threading.Lock()
 
 
 def clinic_ref(clinic: Clinic) -> ClinicRef:
     return ClinicRef(hsa_id=clinic.hsa_id, timezone=clinic.timezone)
 
 
+def standalone() -> StandaloneCalendarAdapter:
+    """The built-in calendar, writing in the request's transaction."""
+    return StandaloneCalendarAdapter(session=db.session)
+
+
+def health_board(app: Flask | None = None) -> HealthBoard:
+    app = app or current_app
+    return app.extensions.setdefault("hub.health", HealthBoard())
+
+
+@dataclass(frozen=True)
+class _Cached:
+    fingerprint: str
+    adapter: ResilientAdapter
+
+
+def _policy(app: Flask, overrides: dict[str, Any]) -> ResiliencePolicy:
+    return ResiliencePolicy(
+        deadline_seconds=float(
+            overrides.get("deadline_seconds", app.config["RECORD_SYSTEM_DEADLINE_SECONDS"])
+        ),
+        failure_threshold=int(overrides.get("failure_threshold", app.config["BREAKER_FAILURE_THRESHOLD"])),
+        reset_after_seconds=float(overrides.get("reset_after_seconds", app.config["BREAKER_RESET_SECONDS"])),
+        read_retries=int(overrides.get("read_retries", 1)),
+    )
+
+
+def record_system(clinic: Clinic) -> ResilientAdapter:
+    """Return the clinic's record-system adapter, built once per configuration and kept."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = dict(clinic.connection_config or {})
+    resilience = config.pop("resilience", {})
+    fingerprint = json.dumps([clinic.connection, config, resilience], sort_keys=True)
+    cache: dict[int, _Cached] = app.extensions.setdefault("hub.adapters", {})
+    with _lock:
+        cached = cache.get(clinic.id)
+        if cached is None or cached.fingerprint != fingerprint:
+            board = health_board(app)
+            if cached is not None:
+                board.unregister(cached.adapter.name)
+            # Remote adapters keep HTTP connections and parsed WSDLs, so one instance serves all.
+            inner = get_adapter(clinic.connection, config)
+            adapter = ResilientAdapter(inner, _policy(app, resilience), board=board, name=clinic.hsa_id)
+            cached = cache[clinic.id] = _Cached(fingerprint, adapter)
+    return cached.adapter
+
+
 def timebook_for(clinic: Clinic) -> ClinicAdapter:
     """Return the adapter that holds the clinic's times."""
     if clinic.connection == "standalone":
-        return StandaloneCalendarAdapter(session=db.session)
-    # Remote adapters keep HTTP connections open, so one instance serves every request.
-    cache: dict[int, ClinicAdapter] = current_app.extensions.setdefault("hub.adapters", {})
-    if clinic.id not in cache:
-        cache[clinic.id] = get_adapter(clinic.connection, clinic.connection_config)
-    return cache[clinic.id]
+        return standalone()
+    return record_system(clinic)
+
+
+def is_fallback_slot(slot_id: str) -> bool:
+    return slot_id.startswith(FALLBACK_PREFIX)

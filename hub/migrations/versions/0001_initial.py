@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("created_at", hub.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", hub.db.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "status IN ('pending', 'booked', 'cancelled', 'pending_sync', 'conflict')",
+            "status IN ('pending', 'booked', 'cancelled', 'pending_sync', 'conflict', 'failed')",
             name=op.f("ck_booking_status_known"),
         ),
         sa.ForeignKeyConstraint(["citizen_id"], ["citizen.id"], name=op.f("fk_booking_citizen_id_citizen")),

@@ -1,0 +1,118 @@
+"""Federated search: the first free times of a slot type across many clinics, in parallel.
+
+Every clinic gets an answer status, so the citizen never sees a silently partial list: ``ok``,
+``slow`` (did not answer within the deadline), ``unavailable`` (its system is down) or
+``fallback`` (its system is down and its reserve calendar answered instead).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic_adapters import Slot
+from clinic_adapters.resilience import CallPool, OutcomeStatus, fan_out
+from hub.booking import operations as ops
+from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType
+
+
+class ClinicStatus(enum.StrEnum):
+    OK = "ok"
+    SLOW = "slow"
+    UNAVAILABLE = "unavailable"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class ClinicAnswer:
+    clinic: Clinic
+    status: ClinicStatus
+    slots: list[Slot]
+
+    @property
+    def first_free(self) -> Slot | None:
+        return self.slots[0] if self.slots else None
+
+
+@dataclass(frozen=True)
+class FederatedResult:
+    slot_type: str
+    answers: list[ClinicAnswer]
+    seconds: float
+
+    def first_times(self, limit: int) -> list[tuple[Clinic, Slot]]:
+        """Return the earliest times over all clinics that answered, soonest first."""
+        merged = [(a.clinic, s) for a in self.answers for s in a.slots]
+        return sorted(merged, key=lambda pair: (pair[1].start, pair[0].name))[:limit]
+
+
+def _pool(app: Flask) -> CallPool:
+    # Sized for a region: every clinic can be asked at once, apart from the request threads.
+    return app.extensions.setdefault("hub.federated_pool", CallPool(64, "federated-search"))
+
+
+def clinics_offering(db: Session, slot_type_code: str, municipality: str | None = None) -> list[Clinic]:
+    query = (
+        select(Clinic)
+        .join(ClinicSlotType, ClinicSlotType.clinic_id == Clinic.id)
+        .join(ClinicCaseType, ClinicCaseType.clinic_id == Clinic.id)
+        .where(
+            Clinic.active.is_(True),
+            ClinicSlotType.code == slot_type_code,
+            ClinicSlotType.visible.is_(True),
+            ClinicCaseType.case_type == CaseType.BOOK,
+            ClinicCaseType.enabled.is_(True),
+        )
+        .order_by(Clinic.name)
+    )
+    clinics = list(db.scalars(query).unique())
+    if municipality:
+        clinics = [c for c in clinics if c.municipality.lower() == municipality.strip().lower()]
+    return clinics
+
+
+def first_free_times(
+    db: Session,
+    slot_type_code: str,
+    *,
+    municipality: str | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    per_clinic: int = 3,
+) -> FederatedResult:
+    """Ask every clinic offering the slot type at once; answer within the federated deadline."""
+    started = time.perf_counter()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    clinics = clinics_offering(db, slot_type_code, municipality)
+    windows = {c.id: ops.search_window(c, first_day, last_day) for c in clinics}
+    remote = [c for c in clinics if c.connection != "standalone"]
+    calls: dict[int, Callable[[], list[Slot]]] = {
+        c.id: ops.record_system_query(c, slot_type_code, *windows[c.id]) for c in remote
+    }
+    outcomes = (
+        fan_out(calls, float(app.config["FEDERATED_DEADLINE_SECONDS"]), pool=_pool(app)) if calls else {}
+    )
+    answers = []
+    for clinic in clinics:
+        start, end = windows[clinic.id]
+        if clinic.connection == "standalone":
+            slots = ops.slots_between(clinic, slot_type_code, start, end).slots
+            answers.append(ClinicAnswer(clinic, ClinicStatus.OK, slots[:per_clinic]))
+            continue
+        outcome = outcomes[clinic.id]
+        if outcome.ok:
+            answers.append(ClinicAnswer(clinic, ClinicStatus.OK, (outcome.value or [])[:per_clinic]))
+        elif clinic.has_fallback_calendar:
+            slots = ops.fallback_slots(clinic, slot_type_code, start, end)
+            answers.append(ClinicAnswer(clinic, ClinicStatus.FALLBACK, slots[:per_clinic]))
+        else:
+            status = ClinicStatus.SLOW if outcome.status is OutcomeStatus.SLOW else ClinicStatus.UNAVAILABLE
+            answers.append(ClinicAnswer(clinic, status, []))
+    return FederatedResult(slot_type_code, answers, time.perf_counter() - started)

@@ -1,0 +1,344 @@
+"""The hub against real record systems on 127.0.0.1: the RIV-TA SOAP and FHIR simulators.
+
+Booking end to end, a record system dying mid-run (fallback calendar, durable sync queue, sync
+after restart, refusal as a visible conflict) and federated search with slow and dead clinics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from datetime import time as wall
+
+import pytest
+from booking_helpers import book, bookable_day, free_slots
+from sqlalchemy import select
+
+from clinic_adapters import ClinicRef, Subject, get_adapter
+from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig, SimSlotType, SimWindow
+from clinic_adapters.simulators.riv_soap import RivSoapSimulator
+from clinic_adapters.simulators.riv_soap.presets import simple_facility
+from clinic_adapters.timezones import utc_now
+from hub.booking.sync import sync_due
+from hub.models import AuditEvent, Booking, CaseType, Clinic, ClinicCaseType, ClinicSlotType, SyncJob
+from standalone_calendar.models import Calendar, OpeningRule, SlotType
+
+pytestmark = pytest.mark.storage
+
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+FAST = {"deadline_seconds": 1.5, "failure_threshold": 1, "reset_after_seconds": 0.2, "read_retries": 0}
+
+
+@pytest.fixture
+def soap() -> Iterator[RivSoapSimulator]:
+    sim = RivSoapSimulator(
+        [
+            simple_facility(
+                "SE2321000016-SOAP",
+                "Journalmottagningen",
+                time_type_id="LAK20",
+                time_type_name="Läkarbesök",
+                duration_minutes=20,
+                start="08:00",
+                end="18:00",
+                weekdays=EVERY_DAY,
+            )
+        ],
+        weeks=3,
+    )
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def fhir() -> Iterator[FhirSimulator]:
+    config = SimConfig(
+        clinics=(
+            SimClinic(
+                hsa_id="SE2321000016-FHIR",
+                name="FHIR-mottagningen",
+                slot_types=(SimSlotType("LAK20", "Läkarbesök", 20),),
+                windows=(SimWindow("LAK20", wall(8), wall(16), weekdays=EVERY_DAY),),
+            ),
+        ),
+        weeks=3,
+    )
+    with FhirSimulator(config) as sim:
+        yield sim
+
+
+@pytest.fixture
+def short_deadlines(app):
+    saved = {k: app.config[k] for k in ("FEDERATED_DEADLINE_SECONDS", "SYNC_RETRY_BASE_SECONDS")}
+    app.config.update(FEDERATED_DEADLINE_SECONDS=1.0, SYNC_RETRY_BASE_SECONDS=0.0)
+    yield
+    app.config.update(saved)
+
+
+def remote_clinic(db, hsa_id: str, connection: str, config: dict, *, fallback: bool = False) -> Clinic:
+    clinic = Clinic(
+        hsa_id=hsa_id,
+        name=f"Mottagning {hsa_id[-4:]}",
+        municipality="Solna",
+        city="Solna",
+        connection=connection,
+        connection_config={**config, "resilience": FAST},
+        has_fallback_calendar=fallback,
+    )
+    db.add(clinic)
+    db.flush()
+    for case_type in (CaseType.BOOK, CaseType.REBOOK_CANCEL):
+        db.add(ClinicCaseType(clinic_id=clinic.id, case_type=case_type, enabled=True))
+    db.add(ClinicSlotType(clinic_id=clinic.id, code="LAK20", visible=True, names={"sv": "Läkarbesök"}))
+    if fallback:
+        # The reserve part of the week: late afternoons, also bookable in the record system.
+        calendar = Calendar(clinic_hsa_id=hsa_id, horizon_days=21, min_notice_minutes=60)
+        db.add(calendar)
+        db.flush()
+        kind = SlotType(
+            calendar_id=calendar.id,
+            code="LAK20",
+            name="Läkarbesök",
+            duration_minutes=20,
+            capacity=1,
+            cancel_deadline_minutes=0,
+        )
+        db.add(kind)
+        db.flush()
+        for weekday in EVERY_DAY:
+            db.add(
+                OpeningRule(
+                    calendar_id=calendar.id,
+                    slot_type_id=kind.id,
+                    weekday=weekday,
+                    start_time=wall(16),
+                    end_time=wall(18),
+                )
+            )
+    db.commit()
+    return clinic
+
+
+def _book_first(client, clinic: Clinic, key: str, **kwargs) -> dict:
+    slot = free_slots(client, clinic.hsa_id, slot_type="LAK20", **kwargs)[0]
+    response = book(client, clinic.hsa_id, slot["id"], key=key)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize("system", ["soap", "fhir"])
+def test_book_rebook_cancel_end_to_end(system, request, db, client, login) -> None:
+    sim = request.getfixturevalue(system)
+    connection = "riv-crm-scheduling" if system == "soap" else "fhir-r4"
+    clinic = remote_clinic(db, f"SE2321000016-{system.upper()}", connection, sim.adapter_config())
+    login(client)
+    listing = client.get(
+        f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAK20&from={bookable_day()}&to={bookable_day()}"
+    ).get_json()
+    assert listing["source"] == "record_system"
+    first, second = listing["slots"][:2]
+    booked = book(client, clinic.hsa_id, first["id"], key=f"{system}-key-1")
+    assert booked.status_code == 201, booked.get_json()
+    booking = booked.get_json()
+    assert booking["status"] == "booked" and booking["start"] == first["start"]
+    assert first["id"] not in {s["id"] for s in free_slots(client, clinic.hsa_id, slot_type="LAK20")}
+
+    moved = client.post(f"/api/v1/bookings/{booking['id']}/rebook", json={"slot_id": second["id"]})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["start"] == second["start"]
+    free_now = {s["start"] for s in free_slots(client, clinic.hsa_id, slot_type="LAK20")}
+    assert first["start"] in free_now and second["start"] not in free_now
+
+    cancelled = client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={})
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert second["start"] in {s["start"] for s in free_slots(client, clinic.hsa_id, slot_type="LAK20")}
+
+
+def test_taken_time_in_record_system_is_409_and_leaves_nothing(soap, db, client, login, app) -> None:
+    clinic = remote_clinic(db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config())
+    login(client)
+    slot = free_slots(client, clinic.hsa_id, slot_type="LAK20")[0]
+    adapter = get_adapter("riv-crm-scheduling", soap.adapter_config())
+    adapter.make_booking(
+        ClinicRef(clinic.hsa_id),
+        slot["id"],
+        Subject(ref="x", personal_number="198112189876", given_name="Anna", family_name="L"),
+    )
+    response = book(client, clinic.hsa_id, slot["id"], key="taken-key-1")
+    assert response.status_code == 409
+    db.expire_all()
+    assert db.scalars(select(Booking)).all() == []
+
+
+def test_dead_record_system_falls_back_and_syncs_after_restart(soap, db, client, login, app, short_deadlines):
+    clinic = remote_clinic(
+        db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config(), fallback=True
+    )
+    login(client)
+    soap.stop()
+    started = time.monotonic()
+    listing = client.get(
+        f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAK20&from={bookable_day()}&to={bookable_day()}"
+    ).get_json()
+    assert time.monotonic() - started < 3
+    assert listing["source"] == "fallback"
+    assert all(s["id"].startswith("fb:") for s in listing["slots"])
+    assert listing["slots"][0]["local_start"][11:16] == "16:00"
+    booked = book(client, clinic.hsa_id, listing["slots"][0]["id"], key="fallback-key-1")
+    assert booked.status_code == 201
+    booking = booked.get_json()
+    assert booking["status"] == "pending_sync"
+    assert client.get("/api/v1/bookings").get_json()["bookings"][0]["status"] == "pending_sync"
+
+    assert sync_due(app).postponed == 1  # still down: the job waits, nothing is lost
+    soap.start()
+    time.sleep(0.3)  # let the breaker half-open
+    report = sync_due(app)
+    assert (report.synced, report.conflicts) == (1, 0)
+    db.expire_all()
+    stored = db.get(Booking, booking["id"])
+    assert stored.status == "booked" and stored.timebook == "riv-crm-scheduling" and stored.external_id
+    schedule = get_adapter("riv-crm-scheduling", soap.adapter_config()).subject_schedule(
+        ClinicRef(clinic.hsa_id), Subject(ref="t", personal_number="191212121212")
+    )
+    assert [b.slot.start.isoformat() for b in schedule] == [booking["start"]]
+    assert sync_due(app).handled_job_ids == []  # done once, never again
+
+
+def test_sync_refusal_becomes_a_visible_conflict(soap, db, client, login, app, short_deadlines) -> None:
+    clinic = remote_clinic(
+        db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config(), fallback=True
+    )
+    login(client)
+    remote_slot = next(
+        s for s in free_slots(client, clinic.hsa_id, slot_type="LAK20") if s["local_start"][11:16] == "16:00"
+    )
+    soap.stop()
+    stale = book(client, clinic.hsa_id, remote_slot["id"], key="stale-key-1")  # listed just before the outage
+    assert (
+        stale.status_code == 503
+        and "reserve times"
+        in client.post(
+            "/api/v1/bookings",
+            json={"clinic": clinic.hsa_id, "slot_id": remote_slot["id"], "idempotency_key": "stale-key-2"},
+            headers={"Accept-Language": "en"},
+        ).get_json()["message"]
+    )
+    booking = _book_first(client, clinic, "fallback-key-2")
+    assert booking["start"] == remote_slot["start"] and booking["status"] == "pending_sync"
+    soap.start()
+    # Someone at the clinic's desk books the same time in the record system meanwhile.
+    get_adapter("riv-crm-scheduling", soap.adapter_config()).make_booking(
+        ClinicRef(clinic.hsa_id),
+        remote_slot["id"],
+        Subject(ref="desk", personal_number="198112189876", given_name="Anna", family_name="Lindqvist"),
+    )
+    time.sleep(0.3)
+    report = sync_due(app)
+    assert report.conflicts == 1
+    db.expire_all()
+    assert db.get(Booking, booking["id"]).status == "conflict"
+    job = db.scalar(select(SyncJob))
+    assert job.state == "conflict" and job.last_error
+    assert "booking.conflict" in set(db.scalars(select(AuditEvent.action)))
+    shown = client.get("/api/v1/bookings").get_json()["bookings"]
+    assert [b["status"] for b in shown] == ["conflict"]
+
+
+def test_crash_after_the_remote_write_is_adopted_not_booked_twice(
+    soap, db, client, login, app, short_deadlines
+):
+    clinic = remote_clinic(
+        db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config(), fallback=True
+    )
+    login(client)
+    soap.stop()
+    booking = _book_first(client, clinic, "fallback-key-3")
+    soap.start()
+    tolvan = Subject(ref="t", personal_number="191212121212", given_name="Tolvan", family_name="Tolvansson")
+    adapter = get_adapter("riv-crm-scheduling", soap.adapter_config())
+    start = datetime.fromisoformat(booking["start"])
+    remote_slot = adapter.available_slots(
+        ClinicRef(clinic.hsa_id), "LAK20", start, start + timedelta(minutes=1)
+    )[0]
+    # A worker wrote the booking, then died before recording it.
+    adapter.make_booking(ClinicRef(clinic.hsa_id), remote_slot.id, tolvan)
+    time.sleep(0.3)
+    assert sync_due(app).synced == 1
+    schedule = adapter.subject_schedule(ClinicRef(clinic.hsa_id), tolvan)
+    assert len([b for b in schedule if b.slot.start.isoformat() == booking["start"]]) == 1
+
+
+def test_cancelling_a_booking_waiting_for_sync_drops_the_job(soap, db, client, login, app, short_deadlines):
+    clinic = remote_clinic(
+        db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config(), fallback=True
+    )
+    login(client)
+    soap.stop()
+    booking = _book_first(client, clinic, "fallback-key-4")
+    assert client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={}).status_code == 200
+    soap.start()
+    time.sleep(0.3)
+    assert sync_due(app).handled_job_ids == []
+    db.expire_all()
+    assert db.scalar(select(SyncJob.state)) == "cancelled"
+
+
+def test_federated_search_marks_slow_and_dead_clinics_within_the_deadline(
+    soap, fhir, db, client, create_clinic, app, short_deadlines
+) -> None:
+    create_clinic(hsa_id="SE2321000016-LOCAL", slot_type="LAK20")
+    remote_clinic(db, "SE2321000016-FHIR", "fhir-r4", fhir.adapter_config())
+    remote_clinic(db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config())
+    dead = RivSoapSimulator([simple_facility("SE2321000016-DEAD", time_type_id="LAK20")])
+    dead.start()
+    remote_clinic(db, "SE2321000016-DEAD", "riv-crm-scheduling", dead.adapter_config())
+    dead.stop()
+    soap.latency = 3.0  # far beyond the one-second federated deadline
+
+    started = time.monotonic()
+    answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+    elapsed = time.monotonic() - started
+
+    statuses = {c["hsa_id"]: c["status"] for c in answer["clinics"]}
+    assert statuses == {
+        "SE2321000016-LOCAL": "ok",
+        "SE2321000016-FHIR": "ok",
+        "SE2321000016-SOAP": "slow",
+        "SE2321000016-DEAD": "unavailable",
+    }
+    assert elapsed < 2.5, f"federated search took {elapsed:.2f} s"
+    starts = [t["start"] for t in answer["times"]]
+    assert starts == sorted(starts) and {t["clinic"]["hsa_id"] for t in answer["times"]} <= {
+        "SE2321000016-LOCAL",
+        "SE2321000016-FHIR",
+    }
+    soap.latency = 0.0
+
+
+def test_federated_search_answers_from_cache_until_a_booking(fhir, db, client, login, app) -> None:
+    clinic = remote_clinic(db, "SE2321000016-FHIR", "fhir-r4", fhir.adapter_config())
+    login(client)
+    client.get("/api/v1/search/first-free?slot_type=LAK20")
+    asked = len(fhir.requests)
+    again = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+    assert len(fhir.requests) == asked  # answered from the cache
+    first = again["times"][0]
+    assert book(client, clinic.hsa_id, first["id"], key="cache-key-1").status_code == 201
+    after = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+    assert len(fhir.requests) > asked and after["times"][0]["start"] != first["start"]
+
+
+def test_health_of_each_record_system_is_visible(soap, db, client, app, short_deadlines) -> None:
+    from hub.booking.timebooks import health_board
+
+    clinic = remote_clinic(db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config())
+    assert len(free_slots(client, clinic.hsa_id, slot_type="LAK20")) > 0
+    soap.stop()
+    response = client.get(f"/api/v1/clinics/{clinic.hsa_id}/slots?slot_type=LAK20")
+    assert response.status_code == 503
+    health = health_board(app).clinic(clinic.hsa_id)
+    assert health.last_success is not None and health.last_error is not None
+    assert health.breaker == "open" and health.last_success < utc_now() + timedelta(seconds=1)

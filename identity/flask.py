@@ -25,6 +25,7 @@ from identity.oidc_rp import RelyingParty
 from identity.personal_numbers import redact
 from identity.saml_sp import ServiceProvider
 from identity.settings import IdentitySettings
+from identity.store import digest
 from identity.subject import Audience, VerifiedSubject
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,18 @@ def create_identity_blueprint(
     def begin(key: str) -> Response:
         db = service.session_factory()
         browser = _flow_token()
-        target = _safe_return_to(request.args.get("next"))
+        # The answer may arrive as a cross-site POST, without our SameSite=Lax session cookie:
+        # note now which session this login replaces, so rotation still ends it.
+        previous = request.cookies.get(settings.session_cookie_name)
+        context = {
+            "return_to": _safe_return_to(request.args.get("next")),
+            "previous_session": digest(previous) if previous else None,
+        }
         if settings.saml_idp(key) is not None and service.saml is not None:
-            url = service.saml.begin_login(db, key, browser=browser, return_to=target)
+            url = service.saml.begin_login(db, key, browser=browser, context=context)
         elif key in service.oidc:
             try:
-                url = service.oidc[key].begin_login(db, browser=browser, return_to=target)
+                url = service.oidc[key].begin_login(db, browser=browser, context=context)
             except LoginRefused as refused:
                 return _refused(refused, key)
         else:
@@ -137,7 +144,7 @@ def create_identity_blueprint(
             )
         except LoginRefused as refused:
             return _refused(refused, "saml")
-        return _finish(service, login.subject, "saml", login.idp_session, login.name_id, login.return_to)
+        return _finish(service, login.subject, "saml", login.idp_session, login.name_id, login.context)
 
     @bp.get("/saml/slo")
     def saml_slo() -> Response:
@@ -180,7 +187,7 @@ def create_identity_blueprint(
             "oidc",
             {"idp": rp.provider.key, "id_token": login.id_token},
             login.sub,
-            login.return_to,
+            login.context,
         )
 
     @bp.post("/logout")
@@ -273,7 +280,7 @@ def _finish(
     protocol: str,
     idp_session: dict[str, Any],
     idp_subject: str | None,
-    return_to: str | None,
+    context: dict[str, Any],
 ) -> Response:
     settings = service.settings
     now = settings.clock()
@@ -283,6 +290,8 @@ def _finish(
             return _refused(LoginRefused(Reason.TOO_YOUNG, "below the minimum age"), subject.idp)
     db = service.session_factory()
     previous = request.cookies.get(settings.session_cookie_name)
+    if context.get("previous_session"):
+        sessions.end_by_id(db, context["previous_session"])
     token = sessions.start(
         db,
         service.policy,
@@ -295,7 +304,7 @@ def _finish(
     )
     g.identity_new_token = token
     g.identity_session = sessions.load(db, service.policy, token, now=now)
-    g.identity_return_to = return_to
+    g.identity_return_to = context.get("return_to")
     log.info(
         "login: idp=%s protocol=%s audience=%s loa=%s subject=%s",
         subject.idp,

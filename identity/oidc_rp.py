@@ -56,7 +56,8 @@ class OidcLogin:
     subject: VerifiedSubject
     sub: str
     id_token: str
-    return_to: str | None
+    # What the caller kept with the request (where to go next, the session to replace).
+    context: dict[str, Any]
 
 
 class RelyingParty:
@@ -115,7 +116,7 @@ class RelyingParty:
 
     # --- login --------------------------------------------------------------------------
 
-    def begin_login(self, db: Session, *, browser: str, return_to: str | None) -> str:
+    def begin_login(self, db: Session, *, browser: str, context: dict[str, Any]) -> str:
         """Remember state, nonce and PKCE verifier server-side; return the authorization URL."""
         metadata = self.metadata()
         state, nonce, verifier = (
@@ -138,7 +139,7 @@ class RelyingParty:
             protocol=PROTOCOL,
             idp=self.provider.key,
             browser=browser,
-            payload={"nonce": nonce, "code_verifier": verifier, "return_to": return_to},
+            payload={"nonce": nonce, "code_verifier": verifier, "context": context},
             now=now,
             expires_at=now + self.settings.login_request_ttl,
         )
@@ -187,7 +188,7 @@ class RelyingParty:
 
         merged = {**userinfo, **claims}
         subject = self._subject(merged, claims["acr"])
-        return OidcLogin(subject, claims["sub"], id_token, pending.payload.get("return_to"))
+        return OidcLogin(subject, claims["sub"], id_token, pending.payload.get("context") or {})
 
     def _check_iss_parameter(self, args: Mapping[str, str], metadata: Mapping[str, Any]) -> None:
         # RFC 9207 mix-up defence; Authlib does not look at it.

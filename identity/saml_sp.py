@@ -66,7 +66,8 @@ class SamlLogin:
     subject: VerifiedSubject
     name_id: str
     idp_session: dict[str, Any]
-    return_to: str | None
+    # What the caller kept with the request (where to go next, the session to replace).
+    context: dict[str, Any]
 
 
 class ServiceProvider:
@@ -94,7 +95,7 @@ class ServiceProvider:
 
     # --- login --------------------------------------------------------------------------
 
-    def begin_login(self, db: Session, idp_key: str, *, browser: str, return_to: str | None) -> str:
+    def begin_login(self, db: Session, idp_key: str, *, browser: str, context: dict[str, Any]) -> str:
         """Build a signed AuthnRequest for ``idp_key``, remember its id, return the redirect URL."""
         idp = self._idp(idp_key)
         auth = OneLogin_Saml2_Auth(self._request_data(), self._per_idp[idp.key])
@@ -106,7 +107,7 @@ class ServiceProvider:
             protocol=PROTOCOL,
             idp=idp.key,
             browser=browser,
-            payload={"return_to": return_to},
+            payload={"context": context},
             now=now,
             expires_at=now + self.settings.login_request_ttl,
         )
@@ -137,7 +138,7 @@ class ServiceProvider:
             "name_id_spnq": response.get_nameid_spnq(),
             "session_index": response.get_session_index(),
         }
-        return SamlLogin(subject, response.get_nameid(), session, pending.payload.get("return_to"))
+        return SamlLogin(subject, response.get_nameid(), session, pending.payload.get("context") or {})
 
     # --- single logout ------------------------------------------------------------------
 

@@ -127,6 +127,16 @@ def end(db: Session, policy: SessionPolicy, token: str) -> ActiveSession | None:
     return active
 
 
+def end_by_id(db: Session, session_id: str) -> bool:
+    """End a session known by its id (the token's hash), e.g. the one a new login replaces."""
+    row = db.get(IdentitySession, session_id)
+    if row is None:
+        return False
+    db.delete(row)
+    db.flush()
+    return True
+
+
 def end_for_idp_subject(db: Session, idp: str, idp_subject: str, session_index: str | None = None) -> int:
     """End the sessions an identity provider's logout request speaks of; return how many."""
     rows = db.scalars(select(IdentitySession).where(IdentitySession.idp_subject == digest(idp, idp_subject)))

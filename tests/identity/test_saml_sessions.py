@@ -228,3 +228,21 @@ def test_with_csrf_protection_the_acs_still_accepts_the_idp_post_and_logout_need
     assert response.status_code == 303
     assert client.post("/identity/logout").status_code == 400  # no CSRF token: the hub's forms carry one
     assert client.get("/me").status_code == 200
+
+
+def test_rotation_ends_the_old_session_even_without_the_cookie_on_the_cross_site_post(sp_app, saml_idps):
+    """Browsers do not send a SameSite=Lax cookie on the IdP's cross-site POST to the ACS."""
+    client = hub_client(sp_app)
+    saml_login(client, saml_idps["bankid"])
+    old = client.get_cookie("__Host-identity_session").value
+    idp = saml_idps["bankid"]
+    idp.next = NextLogin(attributes=ADULT)
+    action, fields = idp_answer(start_login(client))  # same-site GET: the cookie goes along
+    flow = client.get_cookie("__Host-identity_flow").value
+    cross_site = hub_client(sp_app)  # the POST arrives with the flow cookie only
+    cross_site.set_cookie("__Host-identity_flow", flow)
+    assert cross_site.post(local_path(action), data=fields).status_code == 303
+    assert session_count(sp_app) == 1
+    stale = hub_client(sp_app)
+    stale.set_cookie("__Host-identity_session", old)
+    assert stale.get("/me").status_code == 401

@@ -51,18 +51,35 @@ def seed_demo() -> None:
 @with_appcontext
 def demo(host: str, port: int) -> None:
     """Migrate, seed the demo region and serve the hub."""
+    import threading
+
     from waitress import serve
 
+    from hub import demo_record_systems
+    from hub.booking.sync import sync_due
     from hub.db import database
     from hub.demo import seed
     from hub.migrate import upgrade
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     upgrade(app.config["DATABASE_URL"])
+    systems = demo_record_systems.start()
     with database().session_scope() as db:
         seed(db)
+        demo_record_systems.connect(db, systems)
+    click.echo(f"Demo record systems: RIV-TA SOAP at {systems.soap.url}, FHIR at {systems.fhir.base_url}")
+
+    def keep_syncing() -> None:
+        stop = threading.Event()
+        while not stop.wait(15):
+            sync_due(app)
+
+    threading.Thread(target=keep_syncing, name="demo-sync-worker", daemon=True).start()
     click.echo(f"The hub is running at http://{host}:{port}/ (test login: http://{host}:{port}/dev-login)")
-    serve(app, host=host, port=port, threads=16)
+    try:
+        serve(app, host=host, port=port, threads=16)
+    finally:
+        systems.stop()
 
 
 @click.command("sync-worker")

@@ -131,6 +131,32 @@ CLINICS = (
     ),
 )
 
+# Clinics whose timebook is a record system (the demo starts reference simulators for them).
+# Råsunda keeps a reserve calendar on Friday afternoons for when its system is down.
+RECORD_SYSTEM_CLINICS = (
+    (
+        "SE2321000016-7RSD",
+        "Råsunda vårdcentral",
+        "Solna",
+        "Råsundavägen 100",
+        "169 57",
+        "08-123 453 00",
+        "riv-crm-scheduling",
+        True,
+    ),
+    (
+        "SE2321000016-8DUV",
+        "Duvbo vårdcentral",
+        "Sundbyberg",
+        "Duvbovägen 2",
+        "172 63",
+        "08-123 463 00",
+        "fhir-r4",
+        False,
+    ),
+)
+RESERVE_WINDOWS = {"LAKARBESOK": (((FRI,), time(13, 0), time(16, 0)),)}
+
 
 def _calendar(db: Session, hsa_id: str, doctors: tuple[tuple[str, str], ...]) -> None:
     calendar = Calendar(
@@ -204,5 +230,59 @@ def seed(db: Session) -> bool:
         for spec in SLOT_TYPES:
             db.add(ClinicSlotType(clinic_id=clinic.id, code=spec.code, visible=True, names=spec.names))
         _calendar(db, hsa_id, doctors)
+    for hsa_id, name, municipality, street, postal_code, phone, connection, reserve in RECORD_SYSTEM_CLINICS:
+        clinic = Clinic(
+            hsa_id=hsa_id,
+            name=name,
+            municipality=municipality,
+            street_address=street,
+            postal_code=postal_code,
+            city=municipality,
+            phone=phone,
+            timezone="Europe/Stockholm",
+            connection=connection,
+            connection_config={},
+            has_fallback_calendar=reserve,
+        )
+        db.add(clinic)
+        db.flush()
+        for case_type in (CaseType.BOOK, CaseType.REBOOK_CANCEL):
+            db.add(ClinicCaseType(clinic_id=clinic.id, case_type=case_type, enabled=True))
+        for spec in SLOT_TYPES[:3]:
+            db.add(ClinicSlotType(clinic_id=clinic.id, code=spec.code, visible=True, names=spec.names))
+        if reserve:
+            _reserve_calendar(db, hsa_id)
     db.flush()
     return True
+
+
+def _reserve_calendar(db: Session, hsa_id: str) -> None:
+    calendar = Calendar(
+        clinic_hsa_id=hsa_id, timezone="Europe/Stockholm", horizon_days=28, min_notice_minutes=60
+    )
+    db.add(calendar)
+    db.flush()
+    for spec in SLOT_TYPES:
+        if spec.code not in RESERVE_WINDOWS:
+            continue
+        slot_type = SlotType(
+            calendar_id=calendar.id,
+            code=spec.code,
+            name=spec.names["sv"],
+            duration_minutes=spec.minutes,
+            capacity=1,
+            cancel_deadline_minutes=spec.deadline_hours * 60,
+        )
+        db.add(slot_type)
+        db.flush()
+        for weekdays, opens, closes in RESERVE_WINDOWS[spec.code]:
+            for weekday in weekdays:
+                db.add(
+                    OpeningRule(
+                        calendar_id=calendar.id,
+                        slot_type_id=slot_type.id,
+                        weekday=weekday,
+                        start_time=opens,
+                        end_time=closes,
+                    )
+                )

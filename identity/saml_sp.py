@@ -225,8 +225,10 @@ class ServiceProvider:
         acs = self.settings.acs_url
         if response.document.get("Destination") != acs:
             raise LoginRefused(Reason.DESTINATION, "Destination is not exactly our ACS URL")
+        # With an EncryptedAssertion the (signed) assertion lives in the decrypted document.
+        document = response.decrypted_document if response.encrypted else response.document
         confirmations = OneLogin_Saml2_XML.query(
-            response.document,
+            document,
             f'/samlp:Response/saml:Assertion/saml:Subject/saml:SubjectConfirmation[@Method="{BEARER}"]'
             "/saml:SubjectConfirmationData",
         )
@@ -356,6 +358,9 @@ class ServiceProvider:
                 "logoutResponseSigned": True,
                 "wantAssertionsSigned": True,
                 "wantMessagesSigned": idp.want_messages_signed if idp else True,
+                # Without an IdP these settings only build the metadata: publishing the encryption
+                # key lets any IdP encrypt (Sweden Connect does), and python3-saml decrypts anyway.
+                "wantAssertionsEncrypted": idp.want_assertions_encrypted if idp else True,
                 "wantNameId": True,
                 "requestedAuthnContext": requested,
                 "requestedAuthnContextComparison": "exact",

@@ -42,6 +42,8 @@ class SamlIdp:
     # Exact URIs to request; empty means every known SAML URI at or above the minimum.
     authn_contexts: tuple[str, ...] = ()
     want_messages_signed: bool = True
+    # Sweden Connect IdPs encrypt assertions to the SP's key; then an unencrypted one is refused.
+    want_assertions_encrypted: bool = False
 
 
 @dataclass(frozen=True)

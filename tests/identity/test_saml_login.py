@@ -338,3 +338,50 @@ def test_no_personal_number_in_any_log_line(saml_app, saml_idps, caplog):
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in ours)
     for form in ("198001010019", "8001010019", "19800101-0019", "800101-0019", "198001010018"):
         assert form not in text
+
+
+@pytest.fixture
+def encrypting_app(saml_idps, sp_keys, sqlite_engine):
+    """An SP that, as Sweden Connect asks, wants assertions encrypted to its key."""
+    from conftest import SECRET_KEY, _sp
+    from idtest_support import make_host_app
+
+    from identity.settings import IdentitySettings
+
+    idp = saml_idps["bankid"]
+    settings = IdentitySettings(
+        public_url=f"{HUB}/identity",
+        secret_key=SECRET_KEY,
+        sp=_sp(sp_keys),
+        saml_idps=(idp.sp_settings(want_assertions_encrypted=True),),
+    )
+    app = make_host_app(settings, sqlite_engine)
+    idp.load_sp_metadata(app.test_client().get("/identity/saml/metadata").get_data(as_text=True))
+    return app
+
+
+ENCRYPT = {"encrypt_assertion": True, "encrypt_assertion_self_contained": False}
+
+
+def test_encrypted_assertion_login(encrypting_app, saml_idps):
+    client = hub_client(encrypting_app)
+    response, fields = saml_login(client, saml_idps["bankid"], NextLogin(attributes=ADULT, extra=ENCRYPT))
+    assert b"EncryptedAssertion" in base64.b64decode(fields["SAMLResponse"])
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert client.get("/me").get_json()["personal_number"] == "198001010019"
+
+
+def test_plain_assertion_is_refused_when_encryption_is_required(encrypting_app, saml_idps, caplog):
+    client = hub_client(encrypting_app)
+    response, _ = saml_login(client, saml_idps["bankid"], NextLogin(attributes=ADULT))
+    refused(response, caplog, "invalid_response")
+
+
+def test_encrypted_but_unsigned_assertion_is_refused(encrypting_app, saml_idps, caplog):
+    client = hub_client(encrypting_app)
+    # pysaml2 encrypts an unsigned assertion only in its self-contained mode.
+    extra = {"encrypt_assertion": True, "encrypt_assertion_self_contained": True}
+    plan = NextLogin(attributes=ADULT, sign_assertion=False, extra=extra)
+    response, fields = saml_login(client, saml_idps["bankid"], plan)
+    assert b"EncryptedAssertion" in base64.b64decode(fields["SAMLResponse"])
+    refused(response, caplog, "signature")

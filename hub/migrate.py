@@ -15,6 +15,7 @@ def target_metadata() -> list[MetaData]:
     """Every package's tables, so autogenerate and ``alembic check`` see them all."""
     import hub.models  # noqa: F401 - registers the hub's tables on its metadata
     from hub.db import Base
+    from hub.notifications import models as _notifications  # noqa: F401 - their tables, same metadata
     from standalone_calendar.models import Base as CalendarBase
 
     return [Base.metadata, CalendarBase.metadata]

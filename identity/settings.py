@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import urlsplit
 
 from identity import assurance
@@ -158,3 +159,109 @@ class IdentitySettings:
 
     def oidc_provider(self, key: str) -> OidcProvider | None:
         return next((op for op in self.oidc_providers if op.key == key), None)
+
+
+# --- building settings from plain configuration ---------------------------------------------
+
+_DURATIONS = {
+    "idle_timeout_minutes": "idle_timeout",
+    "absolute_timeout_minutes": "absolute_timeout",
+    "login_request_ttl_minutes": "login_request_ttl",
+}
+
+
+def settings_from_mapping(data: Mapping[str, Any], **overrides: Any) -> IdentitySettings:
+    """Build IdentitySettings from plain data (e.g. the hub's TOML/JSON config); unknown keys fail.
+
+    Lists become tuples, ``*_minutes`` become timedeltas, strings become bytes for the secret,
+    each IdP may be given as ``{"metadata": "<EntityDescriptor ...>", "key": ..., "label": ...}``.
+    """
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in _DURATIONS:
+            values[_DURATIONS[name]] = timedelta(minutes=float(value))
+        elif name == "secret_key":
+            values[name] = value.encode() if isinstance(value, str) else bytes(value)
+        elif name == "sp":
+            values[name] = SamlSp(**value)
+        elif name == "saml_idps":
+            values[name] = tuple(_saml_idp(entry) for entry in value)
+        elif name == "oidc_providers":
+            values[name] = tuple(_oidc_provider(entry) for entry in value)
+        elif name == "personal_number_countries":
+            values[name] = tuple(value)
+        elif name in _PLAIN_FIELDS:
+            values[name] = value
+        else:
+            raise ValueError(f"unknown identity setting: {name}")
+    values.update(overrides)
+    return IdentitySettings(**values)
+
+
+_PLAIN_FIELDS = {
+    "public_url",
+    "minimum_loa",
+    "minimum_age",
+    "cookie_secure",
+    "post_logout_url",
+    "oidc_leeway_seconds",
+    "http_timeout_seconds",
+}
+
+
+def _saml_idp(entry: Mapping[str, Any]) -> SamlIdp:
+    entry = dict(entry)
+    metadata = entry.pop("metadata", None)
+    for name in ("certificates", "authn_contexts"):
+        if name in entry:
+            entry[name] = tuple(entry[name])
+    if "audience" in entry:
+        entry["audience"] = Audience(entry["audience"])
+    if metadata is not None:
+        return saml_idp_from_metadata(metadata, **entry)
+    return SamlIdp(**entry)
+
+
+def _oidc_provider(entry: Mapping[str, Any]) -> OidcProvider:
+    entry = dict(entry)
+    for name in ("scopes", "acr_values"):
+        if name in entry:
+            entry[name] = tuple(entry[name])
+    if "audience" in entry:
+        entry["audience"] = Audience(entry["audience"])
+    return OidcProvider(**entry)
+
+
+def saml_idp_from_metadata(
+    metadata: str, *, key: str, label: str, entity_id: str | None = None, **overrides: Any
+) -> SamlIdp:
+    """Read an IdP's entity id, endpoints (HTTP-Redirect) and signing certificates from its metadata.
+
+    The metadata's own signature is not checked here: load it from a trusted source (for a
+    federation, a copy whose signature the operator verified).
+    """
+    from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+
+    parsed = OneLogin_Saml2_IdPMetadataParser.parse(metadata, entity_id=entity_id)
+    idp = parsed.get("idp")
+    if not idp or "singleSignOnService" not in idp:
+        raise ValueError("no IdP with an HTTP-Redirect single sign-on service in the metadata")
+    certificates = idp.get("x509certMulti", {}).get("signing") or [idp.get("x509cert")]
+    pem = tuple(_pem(cert) for cert in certificates if cert)
+    if not pem:
+        raise ValueError("no signing certificate in the IdP metadata")
+    return SamlIdp(
+        key=key,
+        label=label,
+        entity_id=idp["entityId"],
+        sso_url=idp["singleSignOnService"]["url"],
+        slo_url=idp.get("singleLogoutService", {}).get("url"),
+        certificates=pem,
+        **overrides,
+    )
+
+
+def _pem(body: str) -> str:
+    body = "".join(body.split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"

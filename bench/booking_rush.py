@@ -1,0 +1,437 @@
+"""Booking rush: many citizens book the same few times at once, through the hub's real HTTP path.
+
+    .venv/bin/python bench/booking_rush.py --citizens 5000 --slots 500 --clients 32 --rounds 3
+
+Creates its own database, serves the hub and a bare baseline with the same gunicorn settings on
+127.0.0.1, runs them alternately on fresh slots, checks every answer against the database and
+stops everything it started. ``--soak-minutes 10`` instead runs the hub alone for that long and
+watches the workers' memory. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+import rush_setup
+import verify
+from loadgen import Attempt, PhaseResult, run_phase
+from servers import BENCH_DIR, Gunicorn, GunicornSettings, machine_busy_seconds, postgres_cpu_seconds
+
+MiB = 1024 * 1024
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--citizens", type=int, default=5000, help="attempts per round (one per citizen)")
+    p.add_argument("--slots", type=int, default=500, help="fresh slots per round")
+    p.add_argument("--capacity", type=int, default=1, help="seats per slot")
+    p.add_argument("--clients", type=int, default=32, help="concurrent clients (requests in flight)")
+    p.add_argument("--rounds", type=int, default=3, help="hub/baseline pairs, alternating who goes first")
+    p.add_argument(
+        "--order",
+        choices=("slot", "shuffled"),
+        default="slot",
+        help="slot: a slot's attempts arrive together (the rush); shuffled: spread out",
+    )
+    p.add_argument("--worker-class", default="gthread")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--max-phase-seconds", type=float, default=60.0, help="a phase stops sending after this")
+    p.add_argument("--warmup", type=int, default=1000, help="attempts per server before measuring")
+    p.add_argument(
+        "--soak-minutes", type=float, default=0.0, help="run the hub alone this long, watch memory"
+    )
+    p.add_argument("--rss-interval", type=float, default=5.0, help="seconds between memory samples")
+    p.add_argument("--profile", action="store_true", help="py-spy record all hub workers in round 1")
+    p.add_argument("--database", default="bench_hub", help="dropped and recreated on every run")
+    p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
+    p.add_argument("--out", type=Path, help="folder for logs, profile and results.json (default: a temp dir)")
+    args = p.parse_args(argv)
+    if args.citizens < args.slots:
+        p.error("--citizens must be at least --slots (each slot gets citizens // slots attempts)")
+    return args
+
+
+def attempts_for(
+    label: str,
+    targets: Sequence[str],
+    payload_key: str,
+    extra: dict[str, str],
+    cookies: Sequence[str],
+    order: str,
+) -> list[Attempt]:
+    """Citizen n tries target n // k (k = citizens // targets), each with a key of its own."""
+    per_target = len(cookies) // len(targets)
+    attempts = []
+    for n in range(per_target * len(targets)):
+        target = targets[n // per_target]
+        body = {**extra, payload_key: target, "idempotency_key": f"bench-{label}-{n:07d}"}
+        headers = {"Content-Type": "application/json", "Cookie": f"session={cookies[n]}"}
+        attempts.append(Attempt(json.dumps(body).encode(), headers, str(target)))
+    if order == "shuffled":
+        import random
+
+        random.Random(label).shuffle(attempts)
+    return attempts
+
+
+class RssSampler(threading.Thread):
+    """Samples the hub workers' resident memory every few seconds while the run goes on."""
+
+    def __init__(self, server: Gunicorn, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.server, self.interval = server, interval
+        self.samples: list[tuple[float, dict[int, int]]] = []
+        self._stop_event = threading.Event()
+        self._t0 = time.monotonic()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.samples.append((time.monotonic() - self._t0, self.server.worker_rss()))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self.samples.append((time.monotonic() - self._t0, self.server.worker_rss()))
+
+
+def memory_report(samples: list[tuple[float, dict[int, int]]]) -> tuple[list[str], bool]:
+    """Start/end/max per worker and a verdict: flat when the second half's trend, extrapolated over
+    the whole run, stays under max(5 MiB, 3 % of the start)."""
+    lines, flat = [], True
+    pids = sorted({pid for _, seen in samples for pid in seen})
+    for pid in pids:
+        series = [(t, seen[pid] / MiB) for t, seen in samples if pid in seen]
+        if len(series) < 4:
+            continue
+        start, end, peak = series[0][1], series[-1][1], max(v for _, v in series)
+        half = series[len(series) // 2 :]
+        slope = _slope(half)  # MiB per second
+        span = series[-1][0] - series[0][0]
+        drift = slope * span
+        ok = drift < max(5.0, 0.03 * start)
+        flat &= ok
+        lines.append(
+            f"  worker {pid}: start {start:.1f} MiB, end {end:.1f}, max {peak:.1f}; "
+            f"second-half trend {slope * 60:+.2f} MiB/min ({drift:+.1f} MiB over {span / 60:.1f} min) "
+            f"-> {'flat' if ok else 'GROWING'}"
+        )
+    return lines, flat
+
+
+def _slope(points: Sequence[tuple[float, float]]) -> float:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+def measured_phase(
+    name: str, server: Gunicorn, url: str, attempts: list[Attempt], args: argparse.Namespace
+) -> PhaseResult:
+    """Run one phase and note what the server, PostgreSQL and the whole machine spent on it."""
+    server_before, pg_before, busy_before = (
+        server.cpu_seconds(),
+        postgres_cpu_seconds(),
+        machine_busy_seconds(),
+    )
+    result = run_phase(name, url, attempts, args.clients, args.max_phase_seconds)
+    result.server_cpu = server.cpu_seconds() - server_before
+    result.postgres_cpu = postgres_cpu_seconds() - pg_before
+    result.machine_cpu = machine_busy_seconds() - busy_before
+    return result
+
+
+def phase_line(r: PhaseResult) -> str:
+    others = {s: n for s, n in r.statuses.items() if s not in (201, 409)}
+    return (
+        f"{r.name:<12} {r.answered:>6}/{r.planned:<6} in {r.seconds:6.2f} s  "
+        f"{r.attempts_per_second:7.0f} att/s  {r.successes_per_second:6.0f} ok/s  "
+        f"p50 {r.percentile_ms(50):6.1f}  p95 {r.percentile_ms(95):6.1f}  p99 {r.percentile_ms(99):6.1f} ms  "
+        f"cpu/att ms: server {r.per_attempt_ms(r.server_cpu):.2f} pg {r.per_attempt_ms(r.postgres_cpu):.2f} "
+        f"client {r.per_attempt_ms(r.client_cpu):.2f} machine {r.per_attempt_ms(r.machine_cpu):.2f}"
+        + (f"  OTHER STATUSES {others}" if others else "")
+        + ("  (stopped by deadline)" if r.stopped_by_deadline else "")
+    )
+
+
+@contextmanager
+def py_spy(server: Gunicorn, out: Path) -> Iterator[None]:
+    """Sample every hub worker while the block runs (on-CPU Python stacks only)."""
+    assert server.process is not None
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    proc = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+            "--gil",  # only threads holding the GIL: where the workers' CPU goes, not their waits
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # let it attach before the load starts
+    try:
+        yield
+    finally:
+        proc.send_signal(2)  # SIGINT makes py-spy write its output
+        proc.wait(timeout=60)
+
+
+def machine_facts(args: argparse.Namespace, admin_url: str) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(admin_url) as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH_DIR, check=False
+    ).stdout.strip()
+    return {
+        "cpus": str(os.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 1024**3:.1f} GiB",
+        "load average before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "postgresql": pg,
+        "python": sys.version.split()[0],
+        "commit": commit,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = args.out or Path(tempfile.mkdtemp(prefix="booking-rush-"))
+    out.mkdir(parents=True, exist_ok=True)
+    admin_url = f"{args.pg}/postgres"
+    database_url = f"{args.pg.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
+    secret = secrets.token_urlsafe(32)
+    settings = GunicornSettings(args.worker_class, args.workers, args.threads)
+    per_slot = args.citizens // args.slots
+    facts = machine_facts(args, admin_url)
+    print("machine:", ", ".join(f"{k} {v}" for k, v in facts.items()))
+    print(
+        f"gunicorn: {settings.describe()}; {args.clients} clients; {args.citizens} citizens, "
+        f"{args.slots} slots x capacity {args.capacity} ({per_slot} attempts per slot); out: {out}"
+    )
+
+    started = time.monotonic()
+    rush_setup.recreate_database(admin_url, args.database)
+    app = rush_setup.make_app(database_url, secret)
+    engine = rush_setup.database(app).engine
+    with rush_setup.database(app).session_scope() as db:
+        rush_setup.create_campaign_clinic(db, args.capacity)
+    citizen_ids = rush_setup.create_citizens(app, args.citizens)
+    rush_setup.accept_terms_not_required(app, rush_setup.CLINIC_HSA_ID, citizen_ids)
+    cookies = rush_setup.session_cookies(app, citizen_ids)
+    warm_slots = max(1, min(args.warmup, args.citizens) // per_slot)
+    soak_rounds = 0
+    if args.soak_minutes:
+        # Enough fresh slots for the soak at up to 2,000 attempts/s; the calendar holds ~114,000.
+        soak_rounds = min(math.ceil(args.soak_minutes * 60 * 2000 / args.citizens), 100_000 // args.slots)
+    slots_needed = warm_slots + args.slots * (soak_rounds or args.rounds)
+    tomorrow = date.today() + timedelta(days=1)
+    slots = rush_setup.list_free_slots(app, slots_needed, tomorrow)
+    if any(s.capacity != args.capacity for s in slots):
+        raise RuntimeError("listed slots do not have the asked capacity")
+    print(f"setup: {args.citizens} citizens, {len(slots)} slots in {time.monotonic() - started:.1f} s")
+
+    hub_env = {
+        "HUB_DATABASE_URL": database_url,
+        "HUB_SECRET_KEY": secret,
+        "HUB_ENV": "production",
+        "HUB_DEV_LOGIN": "0",
+        "HUB_INSTANCE_PATH": str(out / "instance"),
+    }
+    base_env = {"BENCH_BASELINE_DATABASE_URL": database_url}
+    hub = Gunicorn("hub", "hub:create_app()", settings, hub_env, out)
+    base = Gunicorn("baseline", "baseline_app:create_app()", settings, base_env, out, chdir=BENCH_DIR)
+    hub_url, base_url = f"{hub.url}/api/v1/bookings", f"{base.url}/book"
+    extra = {"clinic": rush_setup.CLINIC_HSA_ID}
+    problems: list[str] = []
+    results: list[PhaseResult] = []
+
+    with ExitStack() as stack:
+        hub.start("/api/v1/clinics")
+        stack.callback(hub.stop)
+        if not args.soak_minutes:
+            base.start("/ready")
+            stack.callback(base.stop)
+        sampler = RssSampler(hub, args.rss_interval)
+
+        # Warm-up: every worker imports, connects and fills its caches before the clock counts.
+        warm_ids = [s.id for s in slots[:warm_slots]]
+        warm = run_phase(
+            "warm-hub",
+            hub_url,
+            attempts_for("warm", warm_ids, "slot_id", extra, cookies, args.order),
+            args.clients,
+            args.max_phase_seconds,
+        )
+        print(phase_line(warm))
+        problems += verify.check_hub_phase(engine, warm, warm_ids, args.capacity)
+        if not args.soak_minutes:
+            seats = rush_setup.create_baseline_seats(app, warm_slots, args.capacity)
+            warm = run_phase(
+                "warm-base",
+                base_url,
+                attempts_for("warm", seats, "seat_id", {}, cookies, args.order),
+                args.clients,
+                args.max_phase_seconds,
+            )
+            print(phase_line(warm))
+        sampler.start()
+        stack.callback(lambda: sampler.stop() if sampler.is_alive() else None)
+
+        fresh = iter(range(warm_slots, len(slots), args.slots))
+        soak_until = time.monotonic() + args.soak_minutes * 60
+        round_no = 0
+        while True:
+            round_no += 1
+            if args.soak_minutes and (time.monotonic() >= soak_until):
+                break
+            if not args.soak_minutes and round_no > args.rounds:
+                break
+            first = next(fresh, None)
+            if first is None:
+                print("out of fresh slots; stopping")
+                break
+            round_slots = [s.id for s in slots[first : first + args.slots]]
+            label = f"r{round_no}"
+            order = ["hub"] if args.soak_minutes else (["hub", "base"] if round_no % 2 else ["base", "hub"])
+            for which in order:
+                if which == "hub":
+                    attempts = attempts_for(label, round_slots, "slot_id", extra, cookies, args.order)
+                    if args.soak_minutes:
+                        args.max_phase_seconds = max(1.0, soak_until - time.monotonic())
+                    with (
+                        py_spy(hub, out / "hub-profile.txt")
+                        if args.profile and round_no == 1
+                        else ExitStack()
+                    ):
+                        result = measured_phase(f"hub {label}", hub, hub_url, attempts, args)
+                    problems += verify.check_hub_phase(engine, result, round_slots, args.capacity)
+                else:
+                    seats = rush_setup.create_baseline_seats(app, args.slots, args.capacity)
+                    attempts = attempts_for(label, seats, "seat_id", {}, cookies, args.order)
+                    result = measured_phase(f"baseline {label}", base, base_url, attempts, args)
+                    problems += verify.check_baseline_phase(engine, result, seats)
+                results.append(result)
+                print(phase_line(result), flush=True)
+        sampler.stop()
+        problems += verify.check_calendar(engine)
+
+    summary = summarize(results, args, problems, sampler.samples)
+    summary["machine"] = facts
+    summary["gunicorn"] = settings.describe()
+    (out / "results.json").write_text(json.dumps(summary, indent=2))
+    print(f"results: {out / 'results.json'}; total {time.monotonic() - started:.0f} s")
+    return 1 if problems else 0
+
+
+def summarize(
+    results: list[PhaseResult],
+    args: argparse.Namespace,
+    problems: list[str],
+    samples: list[tuple[float, dict[int, int]]],
+) -> dict[str, object]:
+    hub = [r for r in results if r.name.startswith("hub")]
+    base = [r for r in results if r.name.startswith("baseline")]
+
+    def pooled(rs: list[PhaseResult]) -> PhaseResult:
+        merged = PhaseResult("pooled", sum(r.planned for r in rs))
+        for r in rs:
+            merged.latencies += r.latencies
+        return merged
+
+    summary: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}, "problems": problems}
+    print("\n== summary ==")
+    for name, rs in (("hub", hub), ("baseline", base)):
+        if not rs:
+            continue
+        att = statistics.median(r.attempts_per_second for r in rs)
+        ok = statistics.median(r.successes_per_second for r in rs)
+        lat = pooled(rs)
+        p50, p95, p99 = (lat.percentile_ms(p) for p in (50, 95, 99))
+        errors = sum(r.errors for r in rs)
+        print(
+            f"{name:<9} median {att:7.0f} attempts/s, {ok:6.0f} successes/s; "
+            f"latency p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; errors {errors}"
+        )
+        summary[name] = {
+            "attempts_per_s_median": round(att, 1),
+            "successes_per_s_median": round(ok, 1),
+            "rounds_attempts_per_s": [round(r.attempts_per_second, 1) for r in rs],
+            "p50_ms": round(p50, 2),
+            "p95_ms": round(p95, 2),
+            "p99_ms": round(p99, 2),
+            "successes": sum(r.statuses[201] for r in rs),
+            "refused_409": sum(r.statuses[409] for r in rs),
+            "errors": errors,
+            "server_cpu_ms_per_attempt": round(
+                statistics.median(r.per_attempt_ms(r.server_cpu) for r in rs), 3
+            ),
+            "postgres_cpu_ms_per_attempt": round(
+                statistics.median(r.per_attempt_ms(r.postgres_cpu) for r in rs), 3
+            ),
+            "client_cpu_ms_per_attempt": round(
+                statistics.median(r.per_attempt_ms(r.client_cpu) for r in rs), 3
+            ),
+        }
+    if hub and base:
+        pairs = [h.attempts_per_second / b.attempts_per_second for h, b in zip(hub, base, strict=False)]
+        ratio = statistics.median(r.attempts_per_second for r in hub) / statistics.median(
+            r.attempts_per_second for r in base
+        )
+        summary["ratio_hub_to_baseline"] = round(ratio, 3)
+        print(f"ratio hub/baseline (medians): {ratio:.3f}  per round: {', '.join(f'{p:.3f}' for p in pairs)}")
+        hub_summary = summary["hub"]
+        assert isinstance(hub_summary, dict)
+        targets = {
+            "ratio >= 0.5": ratio >= 0.5,
+            "attempts/s >= 1000": hub_summary["attempts_per_s_median"] >= 1000,
+            "p99 <= 100 ms": hub_summary["p99_ms"] <= 100,
+            "0 overbookings": not any("OVERBOOKED" in p for p in problems),
+        }
+        summary["targets"] = targets
+        print("targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
+    lines, flat = memory_report(samples)
+    print(f"hub worker memory (RSS, {len(samples)} samples every {args.rss_interval:.0f} s):")
+    print("\n".join(lines))
+    print(f"memory verdict: {'flat' if flat else 'GROWING'}")
+    summary["memory"] = {"flat": flat, "workers": lines}
+    print(
+        "database checks: "
+        + (
+            "all passed (0 overbookings; every 201 is exactly one stored booking)"
+            if not problems
+            else "PROBLEMS:\n  " + "\n  ".join(problems)
+        )
+    )
+    return summary
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Federated first-free search across many simulated clinics, some slow, some dead.
+
+    .venv/bin/python bench/federated_search.py --clinics 20 --dead 4 --runs 15
+
+Starts one reference record system per clinic on 127.0.0.1 (alternately RIV-TA SOAP and FHIR),
+with latencies spread evenly from --min-latency to --max-latency, stops --dead of them, and
+times the hub's ``/api/v1/search/first-free`` in three states:
+
+* cold: new adapters (WSDL and token fetched), empty cache, every breaker closed;
+* breakers open: cache off, the dead clinics' breakers open after the first round;
+* cached: the short-lived free-slot cache on.
+
+It compares p95 with the slowest live clinic answering alone (its own adapter, warm). Bounded:
+it stops every server it started and runs for about a minute with the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import time as wall
+from datetime import timedelta
+from pathlib import Path
+
+from clinic_adapters import ClinicRef, get_adapter
+from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig, SimSlotType, SimWindow
+from clinic_adapters.simulators.riv_soap import RivSoapSimulator
+from clinic_adapters.simulators.riv_soap.presets import simple_facility
+from clinic_adapters.timezones import utc_now
+
+SLOT_TYPE = "VACCINATION"
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def start_clinic(n: int, latency: float) -> tuple[str, str, dict, Callable[[], None]]:
+    hsa_id = f"SE2321000016-B{n:03d}"
+    if n % 2 == 0:
+        soap = RivSoapSimulator(
+            [simple_facility(hsa_id, time_type_id=SLOT_TYPE, start="09:00", end="16:00", weekdays=EVERY_DAY)],
+            weeks=3,
+            latency=latency,
+        )
+        soap.start()
+        return hsa_id, "riv-crm-scheduling", soap.adapter_config(read_timeout=2.0), soap.stop
+    clinic = SimClinic(
+        hsa_id=hsa_id,
+        name=f"Bench {n}",
+        slot_types=(SimSlotType(SLOT_TYPE, "Vaccination", 10),),
+        windows=(SimWindow(SLOT_TYPE, wall(9), wall(16), weekdays=EVERY_DAY),),
+    )
+    fhir = FhirSimulator(SimConfig(clinics=(clinic,), weeks=3))
+    fhir.start()
+    fhir.faults.latency = latency
+    return hsa_id, "fhir-r4", fhir.adapter_config(read_timeout=2.0), fhir.stop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clinics", type=int, default=20)
+    parser.add_argument("--dead", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--min-latency", type=float, default=0.05)
+    parser.add_argument("--max-latency", type=float, default=0.3)
+    parser.add_argument("--deadline", type=float, default=2.5, help="FEDERATED_DEADLINE_SECONDS")
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+
+    from hub import create_app
+    from hub.booking.cache import SlotCache
+    from hub.db import database
+    from hub.migrate import upgrade
+    from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-federated-"))
+    url = args.database_url or f"sqlite:///{folder / 'hub.sqlite3'}"
+    upgrade(url)
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "DATABASE_URL": url,
+            "FEDERATED_DEADLINE_SECONDS": args.deadline,
+            "FREE_SLOT_CACHE_SECONDS": 30.0,
+        }
+    )
+    stops: list[Callable[[], None]] = []
+    clinics: list[tuple[str, str, dict, float]] = []
+    try:
+        for n in range(args.clinics):
+            latency = args.min_latency + (args.max_latency - args.min_latency) * n / max(1, args.clinics - 1)
+            hsa_id, connection, config, stop = start_clinic(n, latency)
+            stops.append(stop)
+            clinics.append((hsa_id, connection, config, latency))
+        dead = set(range(0, args.clinics, max(1, args.clinics // max(1, args.dead)))[: args.dead])
+        with database(app).session_scope() as db:
+            for n, (hsa_id, connection, config, _) in enumerate(clinics):
+                clinic = Clinic(
+                    hsa_id=hsa_id,
+                    name=f"Bench {n}",
+                    municipality="Solna",
+                    connection=connection,
+                    connection_config={
+                        **config,
+                        "resilience": {
+                            "deadline_seconds": 2.0,
+                            "failure_threshold": 2,
+                            "reset_after_seconds": 600,
+                        },
+                    },
+                )
+                db.add(clinic)
+                db.flush()
+                db.add(ClinicCaseType(clinic_id=clinic.id, case_type=CaseType.BOOK, enabled=True))
+                db.add(
+                    ClinicSlotType(
+                        clinic_id=clinic.id, code=SLOT_TYPE, visible=True, names={"sv": "Vaccination"}
+                    )
+                )
+        for n in dead:
+            stops[n]()
+
+        live_alone = []
+        start, end = utc_now() + timedelta(hours=2), utc_now() + timedelta(days=14)
+        for n, (hsa_id, connection, config, _) in enumerate(clinics):
+            if n in dead:
+                continue
+            adapter = get_adapter(connection, config)
+            adapter.available_slots(ClinicRef(hsa_id), SLOT_TYPE, start, end)  # warm: WSDL, token
+            began = time.perf_counter()
+            adapter.available_slots(ClinicRef(hsa_id), SLOT_TYPE, start, end)
+            live_alone.append(time.perf_counter() - began)
+        slowest = max(live_alone)
+
+        client = app.test_client()
+
+        def search() -> tuple[float, dict]:
+            began = time.perf_counter()
+            answer = client.get(f"/api/v1/search/first-free?slot_type={SLOT_TYPE}").get_json()
+            return time.perf_counter() - began, answer
+
+        def fresh_cache(ttl: float) -> None:
+            app.extensions["hub.slot_cache"] = SlotCache(ttl)
+
+        cold = []
+        for _ in range(args.runs):
+            app.extensions.pop("hub.adapters", None)
+            app.extensions.pop("hub.health", None)
+            fresh_cache(0)
+            cold.append(search()[0])
+        fresh_cache(0)
+        search()
+        search()  # the dead clinics' breakers are open from here on
+        opened = [search()[0] for _ in range(args.runs)]
+        _, answer = search()
+        fresh_cache(30)
+        search()
+        cached = [search()[0] for _ in range(args.runs)]
+
+        statuses: dict[str, int] = {}
+        for clinic in answer["clinics"]:
+            statuses[clinic["status"]] = statuses.get(clinic["status"], 0) + 1
+        print(
+            f"{args.clinics} clinics ({len(dead)} dead), latencies {args.min_latency * 1000:.0f}–"
+            f"{args.max_latency * 1000:.0f} ms, federated deadline {args.deadline} s"
+        )
+        print(f"slowest live clinic alone: {slowest * 1000:.0f} ms; statuses with breakers open: {statuses}")
+        for label, values in (("cold", cold), ("breakers open", opened), ("cached", cached)):
+            p50, p95 = statistics.median(values), percentile(values, 0.95)
+            print(
+                f"{label:>14}: p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms  "
+                f"p95/slowest {p95 / slowest:5.2f}"
+            )
+    finally:
+        for stop in stops:
+            stop()
+
+
+if __name__ == "__main__":
+    main()

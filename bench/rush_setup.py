@@ -1,0 +1,179 @@
+"""What a booking rush needs before the clock starts: its own database, a campaign clinic with a
+standalone calendar, logged-in citizens (session cookies), and the baseline's seat table."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+import psycopg
+from flask import Flask
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
+from stdnum import luhn
+
+from hub import create_app
+from hub.citizens import Identity, lookup_key, seal
+from hub.db import database
+from hub.migrate import upgrade
+from hub.models import CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType
+from standalone_calendar.models import Calendar, OpeningRule, SlotType
+
+CLINIC_HSA_ID = "SE2321000016-BNCH"
+SLOT_TYPE = "VACCINATION"
+SLOT_MINUTES = 5
+HORIZON_DAYS = 400  # room for the fresh slots of many rounds and of a 10-minute soak
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    """Drop and create the benchmark's own database; the test databases are never touched."""
+    if name in {"test", "postgres", "template0", "template1"}:
+        raise ValueError(f"refusing to recreate database {name!r}")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def make_app(database_url: str, secret_key: str) -> Flask:
+    """The hub as the server runs it, for setup in this process: the same keys sign the cookies."""
+    upgrade(database_url)
+    return create_app({"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "HUB_ENV": "production"})
+
+
+def create_campaign_clinic(db: Session, capacity: int) -> Clinic:
+    """A clinic on the standalone calendar with vaccination times every 5 minutes, all day, every day."""
+    clinic = Clinic(
+        hsa_id=CLINIC_HSA_ID,
+        name="Vaccinationskampanj (benchmark)",
+        municipality="Solna",
+        city="Solna",
+        timezone="Europe/Stockholm",
+        connection="standalone",
+    )
+    db.add(clinic)
+    db.flush()
+    for case_type in (CaseType.BOOK, CaseType.REBOOK_CANCEL, CaseType.CAMPAIGN):
+        db.add(ClinicCaseType(clinic_id=clinic.id, case_type=case_type, enabled=True))
+    db.add(
+        ClinicSlotType(
+            clinic_id=clinic.id,
+            code=SLOT_TYPE,
+            visible=True,
+            names={"sv": "Vaccination", "en": "Vaccination", "de": "Impfung"},
+        )
+    )
+    calendar = Calendar(
+        clinic_hsa_id=CLINIC_HSA_ID,
+        timezone="Europe/Stockholm",
+        horizon_days=HORIZON_DAYS,
+        min_notice_minutes=0,
+    )
+    db.add(calendar)
+    db.flush()
+    kind = SlotType(
+        calendar_id=calendar.id,
+        code=SLOT_TYPE,
+        name="Vaccination",
+        duration_minutes=SLOT_MINUTES,
+        capacity=capacity,
+    )
+    db.add(kind)
+    db.flush()
+    for weekday in range(7):
+        db.add(
+            OpeningRule(
+                calendar_id=calendar.id,
+                slot_type_id=kind.id,
+                weekday=weekday,
+                start_time=time(0, 0),
+                end_time=time(23, 55),
+            )
+        )
+    db.flush()
+    return clinic
+
+
+def personal_number(n: int) -> str:
+    """A distinct, Luhn-valid 12-digit test number for citizen ``n`` (up to ~10 million)."""
+    born = date(1940, 1, 1) + timedelta(days=n // 999)
+    number = f"{born:%Y%m%d}{n % 999 + 1:03d}"
+    return number + luhn.calc_check_digit(number[2:])
+
+
+def create_citizens(app: Flask, count: int) -> list[str]:
+    """Store ``count`` citizens as a first login would (keyed hash, sealed identity); return their ids.
+
+    One bulk insert instead of ``citizen_for_login`` per person: 50,000 logins one by one take
+    longer than the rush itself, and the rows are the same.
+    """
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    with app.app_context():
+        rows = [
+            {
+                "id": citizen_id,
+                "lookup_key": lookup_key(personal_number(n)),
+                "sealed_identity": seal(Identity(personal_number(n), f"Test{n}", "Bench")),
+            }
+            for n, citizen_id in enumerate(ids)
+        ]
+        with database(app).session_scope() as db:
+            for start in range(0, count, 5000):
+                db.execute(insert(Citizen), rows[start : start + 5000])
+    return ids
+
+
+def session_cookies(app: Flask, citizen_ids: Sequence[str]) -> list[str]:
+    """Mint each citizen's signed session cookie, as the login leaves it (see test_concurrency)."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer is not None
+    return [serializer.dumps({"citizen_id": c, "login_method": "bench"}) for c in citizen_ids]
+
+
+# Called once per run after the citizens exist: the place to record each citizen's acceptance of
+# the campaign's current terms text once the hub asks for it before booking (another issue).
+TermsHook = Callable[[Flask, str, Sequence[str]], None]
+
+
+def accept_terms_not_required(app: Flask, clinic_hsa_id: str, citizen_ids: Sequence[str]) -> None:
+    """The hub does not check terms before booking yet, so there is nothing to accept."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRef:
+    id: str
+    capacity: int
+
+
+def list_free_slots(app: Flask, count: int, first_day: date) -> list[SlotRef]:
+    """Read ``count`` free times through the hub's own API, 60 days per request."""
+    client = app.test_client()
+    found: list[SlotRef] = []
+    day = first_day
+    while len(found) < count:
+        last = day + timedelta(days=59)
+        response = client.get(
+            f"/api/v1/clinics/{CLINIC_HSA_ID}/slots?slot_type={SLOT_TYPE}&from={day}&to={last}"
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"listing free times failed: {response.status_code} {response.get_data()!r}")
+        slots = response.get_json()["slots"]
+        if not slots:
+            raise RuntimeError(f"only {len(found)} free times found, {count} needed")
+        found.extend(SlotRef(s["id"], s["capacity"]) for s in slots)
+        day = last + timedelta(days=1)
+    return found[:count]
+
+
+def create_baseline_seats(app: Flask, count: int, capacity: int) -> list[int]:
+    """Fresh rows in the baseline's own table; return their ids in order."""
+    from baseline_app import CREATE_TABLE, TABLE
+
+    with database(app).engine.begin() as conn:
+        conn.execute(text(CREATE_TABLE))
+        rows = conn.execute(
+            text(f"INSERT INTO {TABLE} (capacity) SELECT :capacity FROM generate_series(1, :n) RETURNING id"),
+            {"capacity": capacity, "n": count},
+        )
+        return sorted(r.id for r in rows)

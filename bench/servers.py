@@ -1,0 +1,153 @@
+"""Start and stop gunicorn on loopback, and read what its processes cost (CPU, memory)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+@dataclass(frozen=True, slots=True)
+class GunicornSettings:
+    """One set of settings shared by the hub and the baseline, so they are compared fairly."""
+
+    worker_class: str = "gthread"
+    workers: int = 4
+    threads: int = 8
+
+    def describe(self) -> str:
+        if self.worker_class == "gthread":
+            return f"gthread, {self.workers} workers x {self.threads} threads"
+        return f"{self.worker_class}, {self.workers} workers"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Gunicorn:
+    """A gunicorn master on 127.0.0.1 serving ``app_spec``; stop() ends it and its workers."""
+
+    name: str
+    app_spec: str
+    settings: GunicornSettings
+    env: dict[str, str]
+    log_dir: Path
+    chdir: Path = REPO_DIR
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str, timeout: float = 30.0) -> None:
+        s = self.settings
+        command = [
+            GUNICORN,
+            "--bind", f"127.0.0.1:{self.port}",
+            "--worker-class", s.worker_class,
+            "--workers", str(s.workers),
+            "--threads", str(s.threads),
+            "--chdir", str(self.chdir),
+            "--backlog", "2048",
+            "--keep-alive", "30",  # the client keeps its 32 connections open for the whole run
+            "--log-level", "warning",
+            "--error-logfile", str(self.log_dir / f"{self.name}-gunicorn.log"),
+            self.app_spec,
+        ]  # fmt: skip
+        # Own process group, so stop() can end master and workers without touching anything else.
+        # Output goes to a file: the hub logs a warning per refused booking (see bench/README.md).
+        with open(self.log_dir / f"{self.name}-output.log", "ab") as output:
+            self.process = subprocess.Popen(
+                command,
+                env={**os.environ, **self.env},
+                cwd=self.chdir,
+                start_new_session=True,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name}: gunicorn exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + ready_path, timeout=2) as response:
+                    if response.status == 200 and len(self.worker_pids()) == s.workers:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name}: not ready after {timeout:.0f} s")
+
+    def worker_pids(self) -> list[int]:
+        if self.process is None:
+            return []
+        try:
+            return [c.pid for c in psutil.Process(self.process.pid).children()]
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its live workers so far."""
+        if self.process is None:
+            return 0.0
+        return sum(_cpu(pid) for pid in [self.process.pid, *self.worker_pids()])
+
+    def worker_rss(self) -> dict[int, int]:
+        found = {}
+        for pid in self.worker_pids():
+            try:
+                found[pid] = psutil.Process(pid).memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return found
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn's graceful stop
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def _cpu(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every local PostgreSQL process (includes others' work on this shared machine)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+            total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds used by anything on the machine (all cores), to see whether it was saturated."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)

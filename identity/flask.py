@@ -346,8 +346,13 @@ def _refused(refused: LoginRefused, idp: str) -> Response:
     )
     message = _MESSAGES.get(refused.reason, _DEFAULT_MESSAGE)
     status = 403 if refused.reason is Reason.TOO_YOUNG else 400
+    # All text comes translated from here, so the hub's babel.cfg needs no template entry for us.
     body = render_template(
-        "identity/message.html", title=gettext("Login failed"), message=message, reason=refused.reason.value
+        "identity/message.html",
+        title=gettext("Login failed"),
+        message=message,
+        again=gettext("Log in again"),
+        reason=refused.reason.value,
     )
     return Response(body, status=status, mimetype="text/html")
 
@@ -360,6 +365,7 @@ def _chooser(service: IdentityService, audience: Audience) -> str:
         "identity/login.html",
         title=title,
         providers=providers,
+        none_configured=gettext("No e-ID service is configured."),
         next=_safe_return_to(request.args.get("next")),
     )
 

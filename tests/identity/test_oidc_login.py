@@ -166,3 +166,18 @@ def test_no_personal_number_in_any_log_line(oidc_app, oidc_op, caplog):
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     for form in ("198001010019", "8001010019", "19800101-0019", "800101-0019", "19800101-0018"):
         assert form not in text
+
+
+def test_staff_provider_gives_a_staff_session(oidc_settings, oidc_op, sqlite_engine):
+    import dataclasses
+
+    from idtest_support import make_host_app
+
+    from identity import Audience
+
+    staff_op = dataclasses.replace(oidc_settings.oidc_providers[0], audience=Audience.STAFF)
+    app = make_host_app(dataclasses.replace(oidc_settings, oidc_providers=(staff_op,)), sqlite_engine)
+    client = hub_client(app)
+    response = client.get(local_path(callback_url(client, oidc_op)))
+    assert response.headers["Location"].endswith("/staff")
+    assert client.get("/me").get_json()["audience"] == "staff"

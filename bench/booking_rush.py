@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,6 +34,21 @@ from loadgen import Attempt, PhaseResult, run_phase
 from servers import BENCH_DIR, Gunicorn, GunicornSettings, machine_busy_seconds, postgres_cpu_seconds
 
 MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str  # "hub", "baseline" or "lean" (the prototype of the proposed fixes)
+    server: Gunicorn
+    books_slots: bool  # True: books hub slots at /api/v1/bookings; False: the baseline's seats
+
+    @property
+    def url(self) -> str:
+        return self.server.url + ("/api/v1/bookings" if self.books_slots else "/book")
+
+    @property
+    def ready_path(self) -> str:
+        return "/api/v1/clinics" if self.name == "hub" else "/ready"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -49,14 +65,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="slot: a slot's attempts arrive together (the rush); shuffled: spread out",
     )
     p.add_argument("--worker-class", default="gthread")
-    p.add_argument("--workers", type=int, default=4)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--workers", type=int, default=GunicornSettings().workers)
+    p.add_argument("--threads", type=int, default=GunicornSettings().threads)
     p.add_argument("--max-phase-seconds", type=float, default=60.0, help="a phase stops sending after this")
     p.add_argument("--warmup", type=int, default=1000, help="attempts per server before measuring")
     p.add_argument(
         "--soak-minutes", type=float, default=0.0, help="run the hub alone this long, watch memory"
     )
     p.add_argument("--rss-interval", type=float, default=5.0, help="seconds between memory samples")
+    p.add_argument("--lean", action="store_true", help="also run the prototype of the proposed fixes")
     p.add_argument("--profile", action="store_true", help="py-spy record all hub workers in round 1")
     p.add_argument("--database", default="bench_hub", help="dropped and recreated on every run")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
@@ -69,7 +86,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def attempts_for(
     label: str,
-    targets: Sequence[str],
+    targets: Sequence[str] | Sequence[int],
     payload_key: str,
     extra: dict[str, str],
     cookies: Sequence[str],
@@ -211,6 +228,14 @@ def machine_facts(args: argparse.Namespace, admin_url: str) -> dict[str, str]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH_DIR, check=False
     ).stdout.strip()
+    # Others may be editing the shared work tree: say whether the served code differs from the commit.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "hub", "standalone_calendar", "clinic_adapters", "identity"],
+        capture_output=True, text=True, cwd=BENCH_DIR, check=False,
+    ).stdout.split("\n")  # fmt: skip
+    changed = [line[3:] for line in dirty if line.strip()]
+    if changed:
+        commit += f" + uncommitted changes in {', '.join(changed)}"
     return {
         "cpus": str(os.cpu_count()),
         "memory": f"{psutil.virtual_memory().total / 1024**3:.1f} GiB",
@@ -247,15 +272,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     rush_setup.accept_terms_not_required(app, rush_setup.CLINIC_HSA_ID, citizen_ids)
     cookies = rush_setup.session_cookies(app, citizen_ids)
     warm_slots = max(1, min(args.warmup, args.citizens) // per_slot)
-    soak_rounds = 0
+    slot_users = 1 + (args.lean and not args.soak_minutes)  # contenders that book hub slots
     if args.soak_minutes:
         # Enough fresh slots for the soak at up to 2,000 attempts/s; the calendar holds ~114,000.
-        soak_rounds = min(math.ceil(args.soak_minutes * 60 * 2000 / args.citizens), 100_000 // args.slots)
-    slots_needed = warm_slots + args.slots * (soak_rounds or args.rounds)
+        rounds_planned = min(math.ceil(args.soak_minutes * 60 * 2000 / args.citizens), 100_000 // args.slots)
+    else:
+        rounds_planned = args.rounds
+    slots_needed = (warm_slots + args.slots * rounds_planned) * slot_users
     tomorrow = date.today() + timedelta(days=1)
     slots = rush_setup.list_free_slots(app, slots_needed, tomorrow)
     if any(s.capacity != args.capacity for s in slots):
         raise RuntimeError("listed slots do not have the asked capacity")
+    fresh = iter(s.id for s in slots)
     print(f"setup: {args.citizens} citizens, {len(slots)} slots in {time.monotonic() - started:.1f} s")
 
     hub_env = {
@@ -265,81 +293,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         "HUB_DEV_LOGIN": "0",
         "HUB_INSTANCE_PATH": str(out / "instance"),
     }
-    base_env = {"BENCH_BASELINE_DATABASE_URL": database_url}
-    hub = Gunicorn("hub", "hub:create_app()", settings, hub_env, out)
-    base = Gunicorn("baseline", "baseline_app:create_app()", settings, base_env, out, chdir=BENCH_DIR)
-    hub_url, base_url = f"{hub.url}/api/v1/bookings", f"{base.url}/book"
-    extra = {"clinic": rush_setup.CLINIC_HSA_ID}
+    contenders = [Contender("hub", Gunicorn("hub", "hub:create_app()", settings, hub_env, out), True)]
+    if not args.soak_minutes:
+        base_env = {"BENCH_BASELINE_DATABASE_URL": database_url}
+        base = Gunicorn("baseline", "baseline_app:create_app()", settings, base_env, out, chdir=BENCH_DIR)
+        contenders.append(Contender("baseline", base, False))
+        if args.lean:
+            lean_env = {"BENCH_LEAN_DATABASE_URL": database_url, "HUB_SECRET_KEY": secret}
+            lean = Gunicorn("lean", "lean_booking_app:create_app()", settings, lean_env, out, chdir=BENCH_DIR)
+            contenders.append(Contender("lean", lean, True))
+    hub = contenders[0].server
     problems: list[str] = []
     results: list[PhaseResult] = []
 
-    with ExitStack() as stack:
-        hub.start("/api/v1/clinics")
-        stack.callback(hub.stop)
-        if not args.soak_minutes:
-            base.start("/ready")
-            stack.callback(base.stop)
-        sampler = RssSampler(hub, args.rss_interval)
-
-        # Warm-up: every worker imports, connects and fills its caches before the clock counts.
-        warm_ids = [s.id for s in slots[:warm_slots]]
-        warm = run_phase(
-            "warm-hub",
-            hub_url,
-            attempts_for("warm", warm_ids, "slot_id", extra, cookies, args.order),
-            args.clients,
-            args.max_phase_seconds,
-        )
-        print(phase_line(warm))
-        problems += verify.check_hub_phase(engine, warm, warm_ids, args.capacity)
-        if not args.soak_minutes:
-            seats = rush_setup.create_baseline_seats(app, warm_slots, args.capacity)
-            warm = run_phase(
-                "warm-base",
-                base_url,
-                attempts_for("warm", seats, "seat_id", {}, cookies, args.order),
-                args.clients,
-                args.max_phase_seconds,
+    def phase(who: Contender, label: str, count: int, measure: bool) -> PhaseResult:
+        """One rush on ``count`` fresh slots (or baseline seats), checked in the database after."""
+        if who.books_slots:
+            targets: list[str] | list[int] = [next(fresh) for _ in range(count)]
+            attempts = attempts_for(
+                label, targets, "slot_id", {"clinic": rush_setup.CLINIC_HSA_ID}, cookies, args.order
             )
-            print(phase_line(warm))
+        else:
+            targets = rush_setup.create_baseline_seats(app, count, args.capacity)
+            attempts = attempts_for(label, targets, "seat_id", {}, cookies, args.order)
+        name = f"{who.name} {label}"
+        if not measure:
+            result = run_phase(name, who.url, attempts, args.clients, args.max_phase_seconds)
+        else:
+            profiling = args.profile and who.name == "hub" and label == "r1"
+            with py_spy(who.server, out / "hub-profile.txt") if profiling else ExitStack():
+                result = measured_phase(name, who.server, who.url, attempts, args)
+        if who.books_slots:
+            problems.extend(verify.check_hub_phase(engine, result, [str(t) for t in targets], args.capacity))
+        else:
+            problems.extend(verify.check_baseline_phase(engine, result, [int(t) for t in targets]))
+        print(phase_line(result), flush=True)
+        return result
+
+    with ExitStack() as stack:
+        for who in contenders:
+            who.server.start(who.ready_path)
+            stack.callback(who.server.stop)
+        sampler = RssSampler(hub, args.rss_interval)
+        # Warm-up: every worker imports, connects and fills its caches before the clock counts.
+        for who in contenders:
+            phase(who, "warm", warm_slots, measure=False)
         sampler.start()
         stack.callback(lambda: sampler.stop() if sampler.is_alive() else None)
 
-        fresh = iter(range(warm_slots, len(slots), args.slots))
         soak_until = time.monotonic() + args.soak_minutes * 60
-        round_no = 0
-        while True:
-            round_no += 1
-            if args.soak_minutes and (time.monotonic() >= soak_until):
-                break
-            if not args.soak_minutes and round_no > args.rounds:
-                break
-            first = next(fresh, None)
-            if first is None:
-                print("out of fresh slots; stopping")
-                break
-            round_slots = [s.id for s in slots[first : first + args.slots]]
-            label = f"r{round_no}"
-            order = ["hub"] if args.soak_minutes else (["hub", "base"] if round_no % 2 else ["base", "hub"])
-            for which in order:
-                if which == "hub":
-                    attempts = attempts_for(label, round_slots, "slot_id", extra, cookies, args.order)
-                    if args.soak_minutes:
-                        args.max_phase_seconds = max(1.0, soak_until - time.monotonic())
-                    with (
-                        py_spy(hub, out / "hub-profile.txt")
-                        if args.profile and round_no == 1
-                        else ExitStack()
-                    ):
-                        result = measured_phase(f"hub {label}", hub, hub_url, attempts, args)
-                    problems += verify.check_hub_phase(engine, result, round_slots, args.capacity)
-                else:
-                    seats = rush_setup.create_baseline_seats(app, args.slots, args.capacity)
-                    attempts = attempts_for(label, seats, "seat_id", {}, cookies, args.order)
-                    result = measured_phase(f"baseline {label}", base, base_url, attempts, args)
-                    problems += verify.check_baseline_phase(engine, result, seats)
-                results.append(result)
-                print(phase_line(result), flush=True)
+        for round_no in range(1, rounds_planned + 1):
+            if args.soak_minutes:
+                if time.monotonic() >= soak_until:
+                    break
+                args.max_phase_seconds = max(1.0, soak_until - time.monotonic())
+            # Rotate who goes first, so drift on a shared machine does not favour one contender.
+            shift = (round_no - 1) % len(contenders)
+            for who in contenders[shift:] + contenders[:shift]:
+                results.append(phase(who, f"r{round_no}", args.slots, measure=True))
         sampler.stop()
         problems += verify.check_calendar(engine)
 
@@ -359,6 +370,7 @@ def summarize(
 ) -> dict[str, object]:
     hub = [r for r in results if r.name.startswith("hub")]
     base = [r for r in results if r.name.startswith("baseline")]
+    lean = [r for r in results if r.name.startswith("lean")]
 
     def pooled(rs: list[PhaseResult]) -> PhaseResult:
         merged = PhaseResult("pooled", sum(r.planned for r in rs))
@@ -368,7 +380,7 @@ def summarize(
 
     summary: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}, "problems": problems}
     print("\n== summary ==")
-    for name, rs in (("hub", hub), ("baseline", base)):
+    for name, rs in (("hub", hub), ("baseline", base), ("lean", lean)):
         if not rs:
             continue
         att = statistics.median(r.attempts_per_second for r in rs)
@@ -417,6 +429,15 @@ def summarize(
         }
         summary["targets"] = targets
         print("targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
+    if lean and base:
+        lean_ratio = statistics.median(r.attempts_per_second for r in lean) / statistics.median(
+            r.attempts_per_second for r in base
+        )
+        summary["ratio_lean_prototype_to_baseline"] = round(lean_ratio, 3)
+        print(
+            f"ratio lean prototype/baseline (medians): {lean_ratio:.3f} "
+            "(a prototype of the proposed fixes, not the hub)"
+        )
     lines, flat = memory_report(samples)
     print(f"hub worker memory (RSS, {len(samples)} samples every {args.rss_interval:.0f} s):")
     print("\n".join(lines))

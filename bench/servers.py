@@ -23,9 +23,12 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 class GunicornSettings:
     """One set of settings shared by the hub and the baseline, so they are compared fairly."""
 
+    # One process per core, each with enough threads that all 32 client requests are in service at
+    # once (none wait in the accept queue) and their database waits overlap. Sync workers close
+    # every connection (no keep-alive) and serve 1 request per process; see bench/README.md.
     worker_class: str = "gthread"
-    workers: int = 4
-    threads: int = 8
+    workers: int = 2
+    threads: int = 16
 
     def describe(self) -> str:
         if self.worker_class == "gthread":

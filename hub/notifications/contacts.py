@@ -45,6 +45,7 @@ def normalise_email(raw: str) -> str:
 
 def normalise_phone(raw: str, region: str | None = None) -> str:
     """Return a mobile number in E.164 form (+46701234567), or raise a translated error."""
+
     def refused() -> ValidationFailed:
         return ValidationFailed(fields={"phone": [_l("Enter a mobile number such as 070-123 45 67.")]})
 

@@ -31,9 +31,13 @@ log = logging.getLogger(__name__)
 
 CHANGE_KINDS = {
     "created": Kind.CONFIRMATION,
+    # A booking whose outcome was unknown and that the record system has now confirmed: confirm it
+    # unless "created" already did (same dedupe key).
+    "synced": Kind.CONFIRMATION,
     "rebooked": Kind.CHANGE,
     "cancelled": Kind.CANCELLATION,
     "conflict": Kind.CONFLICT,
+    "failed": Kind.CONFLICT,  # the attempt was never confirmed: the citizen must look again
 }
 
 

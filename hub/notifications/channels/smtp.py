@@ -21,6 +21,7 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None  # a private CA for an in-house relay; default: the system's CAs
 
     @classmethod
     def from_config(cls, config: Any) -> SmtpSettings:
@@ -32,6 +33,7 @@ class SmtpSettings:
             username=config.get("SMTP_USERNAME") or None,
             password=config.get("SMTP_PASSWORD") or None,
             timeout=float(config.get("SMTP_TIMEOUT", 30)),
+            ca_file=config.get("SMTP_CA_FILE") or None,
         )
 
 
@@ -59,6 +61,9 @@ def build_email(message: Outgoing, sender: str) -> EmailMessage:
     return mail
 
 
+SETUP_CODES = frozenset({530, 534, 535, 538})
+
+
 class SmtpSender:
     """SMTP has no idempotency: a repeated send is a second e-mail, so the worker never repeats
     a send whose outcome is unknown."""
@@ -77,7 +82,7 @@ class SmtpSender:
         try:
             with smtp:
                 if self.settings.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.settings.ca_file))
                 if self.settings.username:
                     smtp.login(self.settings.username, self.settings.password or "")
                 return self._hand_over(smtp, mail, message.message_id)
@@ -94,7 +99,10 @@ class SmtpSender:
         except smtplib.SMTPRecipientsRefused:
             raise PermanentFailure("SMTPRecipientsRefused") from None
         except smtplib.SMTPResponseException as error:
-            if 500 <= error.smtp_code < 600:
+            # 530/534/535/538 and a refused sender are our set-up (TLS, login, sender address),
+            # not this message: keep it for when the relay is set up right.
+            setup = error.smtp_code in SETUP_CODES or isinstance(error, smtplib.SMTPSenderRefused)
+            if 500 <= error.smtp_code < 600 and not setup:
                 raise PermanentFailure(f"SMTP {error.smtp_code}") from None
             raise TemporaryFailure(f"SMTP {error.smtp_code}") from None
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError):

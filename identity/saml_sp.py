@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -419,11 +420,14 @@ def _decode(value: str | None, *, inflate: bool = False) -> bytes:
     try:
         raw = base64.b64decode(value, validate=False)
         if inflate:
-            import zlib
-
-            raw = zlib.decompress(raw, -15, MAX_RESPONSE_BYTES)
-    except (binascii.Error, ValueError, Exception) as error:
-        raise LoginRefused(Reason.MALFORMED, f"not base64: {type(error).__name__}") from None
+            # Bounded: a small deflated message can expand enormously (and the library inflates it
+            # again without a limit, so it must not see one that is too big).
+            inflater = zlib.decompressobj(-15)
+            raw = inflater.decompress(raw, MAX_RESPONSE_BYTES)
+            if inflater.unconsumed_tail:
+                raise ValueError("inflates beyond the limit")
+    except (binascii.Error, ValueError, zlib.error) as error:
+        raise LoginRefused(Reason.MALFORMED, f"undecodable: {type(error).__name__}") from None
     return raw
 
 

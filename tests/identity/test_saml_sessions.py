@@ -246,3 +246,15 @@ def test_rotation_ends_the_old_session_even_without_the_cookie_on_the_cross_site
     stale = hub_client(sp_app)
     stale.set_cookie("__Host-identity_session", old)
     assert stale.get("/me").status_code == 401
+
+
+def test_logout_message_that_inflates_too_far_is_refused(sp_app, caplog):
+    import base64
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = compressor.compress(b"<" + b"a" * 5_000_000) + compressor.flush()
+    query = urlencode({"SAMLRequest": base64.b64encode(bomb).decode()})
+    response = hub_client(sp_app).get(f"/identity/saml/slo?{query}")
+    assert response.status_code == 303
+    assert any("reason=malformed" in r.getMessage() for r in caplog.records)

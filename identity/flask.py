@@ -2,6 +2,22 @@
 
 The hub registers the blueprint; everything else (which page follows a login, the transaction
 commit) stays with the hub. Identity code only flushes the session ``session_factory`` returns.
+
+Wiring, in the app factory::
+
+    settings = settings_from_mapping(app.config["IDENTITY"])   # or IdentitySettings(...)
+    bp = create_identity_blueprint(settings, db.session, on_login)
+    app.register_blueprint(bp, url_prefix="/identity")          # must match settings.public_url
+
+    def on_login(subject: VerifiedSubject) -> Response:          # after the session exists
+        ...                                                      # e.g. find/create the citizen
+        return redirect(return_to() or url_for("portal.home"))
+
+In views: ``current_subject()``, ``current_actor()``, ``require(Action.MANAGE_CLINIC, hsa_id)``
+(401/403), or ``roles.can(actor, action, clinic_id)`` for a yes/no. Routes (under the prefix):
+``/login``, ``/staff/login``, ``/login/<key>``, ``/saml/metadata``, ``/saml/acs`` (POST, CSRF-exempt),
+``/saml/slo``, ``/oidc/callback``, ``/logout`` (POST, with the hub's CSRF token), ``/logged-out``.
+Templates ``identity/login.html`` and ``identity/message.html`` can be overridden by the hub.
 """
 
 from __future__ import annotations

@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from identity import Audience, IdentitySettings, VerifiedSubject
-from identity.flask import create_identity_blueprint, current_actor, current_session, return_to
+from identity.flask import (
+    create_identity_blueprint,
+    current_actor,
+    current_session,
+    login_required,
+    require,
+    return_to,
+)
+from identity.roles import Action
 
 HUB = "https://hub.test"
 
@@ -113,6 +121,17 @@ def make_host_app(settings: IdentitySettings, engine, *, csrf: bool = False) -> 
     app.register_blueprint(
         create_identity_blueprint(settings, session_factory, on_login), url_prefix="/identity"
     )
+
+    @app.get("/clinic/<clinic_id>/admin")
+    def clinic_admin(clinic_id: str):
+        require(Action.MANAGE_CLINIC, clinic_id)
+        return "ok"
+
+    @app.get("/book")
+    @login_required
+    def book():
+        require(Action.BOOK_FOR_SELF)
+        return "ok"
 
     @app.get("/me")
     def me():

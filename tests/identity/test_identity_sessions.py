@@ -115,6 +115,16 @@ def test_identity_provider_logout_ends_the_matching_sessions(engine):
         assert sessions.load(db, POLICY, other, now=NOW) is not None
 
 
+def test_all_sessions_of_a_person_can_be_ended(engine):
+    with Session(engine) as db:
+        first, second = start(db), start(db)
+        db.commit()
+        active = sessions.load(db, POLICY, first, now=NOW)
+        assert sessions.end_all_for(db, active.subject_key) == 2
+        db.commit()
+        assert sessions.load(db, POLICY, second, now=NOW) is None
+
+
 def test_purge_removes_idle_and_expired_sessions(engine):
     with Session(engine) as db:
         start(db)

@@ -205,9 +205,17 @@ def test_staff_login_carries_granted_roles_and_citizen_login_does_not(sp_app, sa
     assert me["audience"] == "staff"
     assert me["grants"] == ["clinic_admin:se2321000016-1hz5"]
 
+    assert staff.get("/clinic/se2321000016-1hz5/admin").status_code == 200
+    assert staff.get("/clinic/SE2321000016-OTHER/admin").status_code == 403
+    assert staff.get("/book").status_code == 403  # staff sessions do not book
+
     citizen = hub_client(sp_app)
     saml_login(citizen, saml_idps["bankid"])
     assert citizen.get("/me").get_json()["grants"] == []
+    assert citizen.get("/clinic/SE2321000016-1HZ5/admin").status_code == 403
+    assert citizen.get("/book").status_code == 200
+    assert hub_client(sp_app).get("/book").status_code == 401
+    assert hub_client(sp_app).get("/clinic/SE2321000016-1HZ5/admin").status_code == 401
 
 
 def test_login_pages_list_the_providers_per_audience(sp_app):

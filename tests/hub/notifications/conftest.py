@@ -80,6 +80,9 @@ def sms_provider() -> Iterator[SmsProvider]:
                 else:
                     state.delivered[key] = {"id": f"sms-{len(state.delivered) + 1}", **body}
                     status, answer = 201, {"id": state.delivered[key]["id"]}
+            state.received.set()
+            if state.hold is not None:
+                state.hold.wait(30)
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -90,7 +93,11 @@ def sms_provider() -> Iterator[SmsProvider]:
         def log_message(self, *args: Any) -> None:  # keep test output quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a killed client leaves a broken pipe behind; that is the point of some tests
+
+    server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/messages"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,9 +26,15 @@ class MailBox:
     messages: list[EmailMessage] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
 
+    hold: threading.Event | None = None  # keep the "250" back until set (see SmsProvider)
+    received: threading.Event = field(default_factory=threading.Event)
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.raw.append(envelope.content)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+        self.received.set()
+        while self.hold is not None and not self.hold.is_set():
+            await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
 
 
@@ -45,6 +53,10 @@ class SmsProvider:
     requests: list[dict[str, Any]] = field(default_factory=list)
     delivered: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_with: int | None = None
+    # Set ``hold`` to keep the next delivery's answer back until it is set again; ``received``
+    # tells the test that the provider has taken (and delivered) that message.
+    hold: threading.Event | None = None
+    received: threading.Event = field(default_factory=threading.Event)
 
 
 def outbox(db: Session) -> list[Any]:

@@ -14,16 +14,24 @@ from pathlib import Path
 import pytest
 import requests
 from idtest_saml_idp import SamlTestIdp
-from idtest_support import HUB, KeyPair, free_port, make_host_app, make_key_pair, serve
+from idtest_support import (
+    HUB,
+    SECRET_KEY,
+    KeyPair,
+    free_port,
+    make_host_app,
+    make_key_pair,
+    serve,
+    sp_settings,
+)
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import Engine
 
 from identity.models import Base
-from identity.settings import IdentitySettings, OidcProvider, SamlSp
+from identity.settings import IdentitySettings, OidcProvider
 from identity.subject import Audience
 
 OP_DIR = Path(__file__).parent / "op"
-SECRET_KEY = b"identity-tests-secret-key-32bytes"
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("HUB_TEST_DATABASE_URL") else [])
 
@@ -100,12 +108,6 @@ def staff_idp_keys(key_dir: Path) -> KeyPair:
     return make_key_pair(key_dir, "staff-idp")
 
 
-def _sp(keys: KeyPair) -> SamlSp:
-    return SamlSp(
-        entity_id=f"{HUB}/identity/saml/metadata", certificate=keys.cert_pem, private_key=keys.key_pem
-    )
-
-
 @pytest.fixture(scope="session")
 def saml_idps(idp_keys: KeyPair, staff_idp_keys: KeyPair) -> Iterator[dict[str, SamlTestIdp]]:
     """Two real IdPs (a citizen "bankid" and a staff IdP), each on its own port."""
@@ -123,7 +125,7 @@ def saml_settings(saml_idps: dict[str, SamlTestIdp], sp_keys: KeyPair) -> Identi
     return IdentitySettings(
         public_url=f"{HUB}/identity",
         secret_key=SECRET_KEY,
-        sp=_sp(sp_keys),
+        sp=sp_settings(sp_keys),
         saml_idps=tuple(idp.sp_settings() for idp in saml_idps.values()),
     )
 

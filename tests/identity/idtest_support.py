@@ -24,7 +24,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from identity import Audience, IdentitySettings, VerifiedSubject
+from identity import Audience, IdentitySettings, SamlSp, VerifiedSubject
 from identity.flask import (
     create_identity_blueprint,
     current_actor,
@@ -36,6 +36,7 @@ from identity.flask import (
 from identity.roles import Action
 
 HUB = "https://hub.test"
+SECRET_KEY = b"identity-tests-secret-key-32bytes"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ def make_key_pair(directory: Path, name: str) -> KeyPair:
     key_file.write_text(key_pem)
     cert_file.write_text(cert_pem)
     return KeyPair(key_pem, cert_pem, key_file, cert_file)
+
+
+def sp_settings(keys: KeyPair) -> SamlSp:
+    """Our SP as the hub would configure it, with test keys."""
+    return SamlSp(
+        entity_id=f"{HUB}/identity/saml/metadata", certificate=keys.cert_pem, private_key=keys.key_pem
+    )
 
 
 def free_port() -> int:

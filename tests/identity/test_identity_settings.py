@@ -102,7 +102,7 @@ def test_duplicate_provider_keys_are_refused(idp_keys, sp_keys):
 @pytest.mark.once
 def test_idp_from_its_published_metadata_logs_in(saml_idps, saml_settings, sqlite_engine, saml_app):
     """The pysaml2 IdP's own metadata, read by saml_idp_from_metadata, configures a working login."""
-    from saml2.metadata import entity_descriptor  # after conftest silenced pysaml2's import warning
+    from saml2.metadata import entity_descriptor  # idtest_saml_idp already silenced pysaml2's import warning
 
     idp = saml_idps["bankid"]
     metadata = str(entity_descriptor(idp.server.config))

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import requests
 from idtest_saml_idp import OTHER_SP, NextLogin, SamlTestIdp
-from idtest_support import HUB, hub_client, local_path, parse_post_form
+from idtest_support import (
+    HUB,
+    SECRET_KEY,
+    hub_client,
+    local_path,
+    make_host_app,
+    parse_post_form,
+    sp_settings,
+)
 
 from identity import assurance
 
@@ -280,8 +288,6 @@ def test_loa_not_requested_is_refused(saml_app, saml_idps, caplog):
 
 def test_loa_below_minimum_is_refused_even_when_requested(saml_idps, sp_keys, sqlite_engine, caplog):
     """Misconfigured IdP entry that also requests loa2: our own ranking still refuses it."""
-    from conftest import SECRET_KEY, _sp
-    from idtest_support import make_host_app
 
     from identity.settings import IdentitySettings
 
@@ -289,7 +295,7 @@ def test_loa_below_minimum_is_refused_even_when_requested(saml_idps, sp_keys, sq
     settings = IdentitySettings(
         public_url=f"{HUB}/identity",
         secret_key=SECRET_KEY,
-        sp=_sp(sp_keys),
+        sp=sp_settings(sp_keys),
         saml_idps=(idp.sp_settings(authn_contexts=(assurance.LOA2, assurance.LOA3)),),
     )
     app = make_host_app(settings, sqlite_engine)
@@ -343,8 +349,6 @@ def test_no_personal_number_in_any_log_line(saml_app, saml_idps, caplog):
 @pytest.fixture
 def encrypting_app(saml_idps, sp_keys, sqlite_engine):
     """An SP that, as Sweden Connect asks, wants assertions encrypted to its key."""
-    from conftest import SECRET_KEY, _sp
-    from idtest_support import make_host_app
 
     from identity.settings import IdentitySettings
 
@@ -352,7 +356,7 @@ def encrypting_app(saml_idps, sp_keys, sqlite_engine):
     settings = IdentitySettings(
         public_url=f"{HUB}/identity",
         secret_key=SECRET_KEY,
-        sp=_sp(sp_keys),
+        sp=sp_settings(sp_keys),
         saml_idps=(idp.sp_settings(want_assertions_encrypted=True),),
     )
     app = make_host_app(settings, sqlite_engine)

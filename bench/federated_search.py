@@ -17,12 +17,14 @@ it stops every server it started and runs for about a minute with the defaults.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import time as wall
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from clinic_adapters import ClinicRef, get_adapter
@@ -62,6 +64,20 @@ def start_clinic(n: int, latency: float) -> tuple[str, str, dict, Callable[[], N
     return hsa_id, "fhir-r4", fhir.adapter_config(read_timeout=2.0), fhir.stop
 
 
+def serve_clinics(latencies: list[float], conn: Connection) -> None:
+    """Child process: run the record systems apart from the hub, so they do not share its GIL."""
+    started = [start_clinic(n, latency) for n, latency in enumerate(latencies)]
+    conn.send([(hsa_id, connection, config) for hsa_id, connection, config, _ in started])
+    while True:
+        command = conn.recv()
+        if command == "quit":
+            break
+        started[command][3]()  # stop one clinic: it is dead from now on
+        conn.send("stopped")
+    for *_, stop in started:
+        stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clinics", type=int, default=20)
@@ -90,17 +106,18 @@ def main() -> None:
             "FREE_SLOT_CACHE_SECONDS": 30.0,
         }
     )
-    stops: list[Callable[[], None]] = []
-    clinics: list[tuple[str, str, dict, float]] = []
+    latencies = [
+        args.min_latency + (args.max_latency - args.min_latency) * n / max(1, args.clinics - 1)
+        for n in range(args.clinics)
+    ]
+    parent, child = multiprocessing.Pipe()
+    servers = multiprocessing.get_context("spawn").Process(target=serve_clinics, args=(latencies, child))
+    servers.start()
     try:
-        for n in range(args.clinics):
-            latency = args.min_latency + (args.max_latency - args.min_latency) * n / max(1, args.clinics - 1)
-            hsa_id, connection, config, stop = start_clinic(n, latency)
-            stops.append(stop)
-            clinics.append((hsa_id, connection, config, latency))
+        clinics = parent.recv()
         dead = set(range(0, args.clinics, max(1, args.clinics // max(1, args.dead)))[: args.dead])
         with database(app).session_scope() as db:
-            for n, (hsa_id, connection, config, _) in enumerate(clinics):
+            for n, (hsa_id, connection, config) in enumerate(clinics):
                 clinic = Clinic(
                     hsa_id=hsa_id,
                     name=f"Bench {n}",
@@ -124,11 +141,13 @@ def main() -> None:
                     )
                 )
         for n in dead:
-            stops[n]()
+            parent.send(n)
+            parent.recv()
 
         live_alone = []
-        start, end = utc_now() + timedelta(hours=2), utc_now() + timedelta(days=14)
-        for n, (hsa_id, connection, config, _) in enumerate(clinics):
+        start = utc_now() + timedelta(hours=2)
+        end = start + timedelta(days=app.config["FEDERATED_SEARCH_DAYS"])
+        for n, (hsa_id, connection, config) in enumerate(clinics):
             if n in dead:
                 continue
             adapter = get_adapter(connection, config)
@@ -178,8 +197,8 @@ def main() -> None:
                 f"p95/slowest {p95 / slowest:5.2f}"
             )
     finally:
-        for stop in stops:
-            stop()
+        parent.send("quit")
+        servers.join(timeout=30)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BREAKER_RESET_SECONDS": 30.0,
         # Federated search answers within this, marking slower clinics instead of waiting.
         "FEDERATED_DEADLINE_SECONDS": 2.5,
+        "FEDERATED_SEARCH_DAYS": 3,
         "FREE_SLOT_CACHE_SECONDS": 20.0,
         "SYNC_RETRY_BASE_SECONDS": 30.0,
         "SLOT_SEARCH_MAX_DAYS": 62,

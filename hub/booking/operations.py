@@ -29,7 +29,9 @@ from hub.booking.cache import slot_cache
 from hub.booking.events import booking_changed
 from hub.booking.timebooks import (
     FALLBACK_PREFIX,
+    Connection,
     clinic_ref,
+    connect,
     is_fallback_slot,
     record_system,
     standalone,
@@ -160,17 +162,17 @@ def record_system_query(
 
     The returned callable needs no app or database context, so it can run in a worker thread.
     """
-    cache = slot_cache(current_app._get_current_object())  # type: ignore[attr-defined]
-    adapter = record_system(clinic)
-    ref, clinic_id = clinic_ref(clinic), clinic.id
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = slot_cache(app)
+    connection, ref = Connection.of(clinic), clinic_ref(clinic)
     # Round the start down so that repeated searches within a minute share one cache entry.
     key = ("slots", slot_type_code, start.replace(second=0, microsecond=0), end)
 
     def ask() -> list[Slot]:
-        slots = cache.get_or_load(
-            clinic_id, key, lambda: adapter.available_slots(ref, slot_type_code, start, end)
-        )
-        return [s for s in slots if s.start >= start]
+        def load() -> list[Slot]:
+            return connect(app, connection).available_slots(ref, slot_type_code, start, end)
+
+        return [s for s in cache.get_or_load(connection.clinic_id, key, load) if s.start >= start]
 
     return ask
 

@@ -11,7 +11,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from clinic_adapters import Slot
 from clinic_adapters.resilience import CallPool, OutcomeStatus, fan_out
+from clinic_adapters.timezones import to_local, utc_now
 from hub.booking import operations as ops
 from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType
 
@@ -78,6 +79,12 @@ def clinics_offering(db: Session, slot_type_code: str, municipality: str | None 
     return clinics
 
 
+def _short_last_day(clinic: Clinic, first_day: date | None) -> date:
+    # The first free times are near: a short window keeps each record system's answer small.
+    first = first_day or to_local(utc_now(), clinic.timezone).date()
+    return first + timedelta(days=int(current_app.config["FEDERATED_SEARCH_DAYS"]) - 1)
+
+
 def first_free_times(
     db: Session,
     slot_type_code: str,
@@ -91,7 +98,9 @@ def first_free_times(
     started = time.perf_counter()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     clinics = clinics_offering(db, slot_type_code, municipality)
-    windows = {c.id: ops.search_window(c, first_day, last_day) for c in clinics}
+    windows = {
+        c.id: ops.search_window(c, first_day, last_day or _short_last_day(c, first_day)) for c in clinics
+    }
     remote = [c for c in clinics if c.connection != "standalone"]
     calls: dict[int, Callable[[], list[Slot]]] = {
         c.id: ops.record_system_query(c, slot_type_code, *windows[c.id]) for c in remote

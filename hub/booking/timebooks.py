@@ -53,24 +53,51 @@ def _policy(app: Flask, overrides: dict[str, Any]) -> ResiliencePolicy:
     )
 
 
-def record_system(clinic: Clinic) -> ResilientAdapter:
-    """Return the clinic's record-system adapter, built once per configuration and kept."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    config = dict(clinic.connection_config or {})
+@dataclass(frozen=True)
+class Connection:
+    """What it takes to reach a clinic's record system: plain values, safe to hand to a thread."""
+
+    clinic_id: int
+    hsa_id: str
+    key: str
+    config: dict[str, Any]
+
+    @classmethod
+    def of(cls, clinic: Clinic) -> Connection:
+        return cls(clinic.id, clinic.hsa_id, clinic.connection, dict(clinic.connection_config or {}))
+
+
+def connect(app: Flask, connection: Connection) -> ResilientAdapter:
+    """Return the record-system adapter of a connection, built once per configuration and kept.
+
+    Building one can take a while (TLS contexts, WSDL parsing), so callers that must answer
+    within a deadline call this in a worker thread, not before it.
+    """
+    config = dict(connection.config)
     resilience = config.pop("resilience", {})
-    fingerprint = json.dumps([clinic.connection, config, resilience], sort_keys=True)
+    fingerprint = json.dumps([connection.key, config, resilience], sort_keys=True)
     cache: dict[int, _Cached] = app.extensions.setdefault("hub.adapters", {})
     with _lock:
-        cached = cache.get(clinic.id)
-        if cached is None or cached.fingerprint != fingerprint:
-            board = health_board(app)
-            if cached is not None:
-                board.unregister(cached.adapter.name)
-            # Remote adapters keep HTTP connections and parsed WSDLs, so one instance serves all.
-            inner = get_adapter(clinic.connection, config)
-            adapter = ResilientAdapter(inner, _policy(app, resilience), board=board, name=clinic.hsa_id)
-            cached = cache[clinic.id] = _Cached(fingerprint, adapter)
-    return cached.adapter
+        cached = cache.get(connection.clinic_id)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached.adapter
+    # Remote adapters keep HTTP connections and parsed WSDLs, so one instance serves all requests.
+    inner = get_adapter(connection.key, config)
+    with _lock:
+        cached = cache.get(connection.clinic_id)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached.adapter  # another thread built it meanwhile
+        board = health_board(app)
+        if cached is not None:
+            board.unregister(cached.adapter.name)
+        adapter = ResilientAdapter(inner, _policy(app, resilience), board=board, name=connection.hsa_id)
+        cache[connection.clinic_id] = _Cached(fingerprint, adapter)
+    return adapter
+
+
+def record_system(clinic: Clinic) -> ResilientAdapter:
+    """Return the clinic's record-system adapter (behind its circuit breaker and deadline)."""
+    return connect(current_app._get_current_object(), Connection.of(clinic))  # type: ignore[attr-defined]
 
 
 def timebook_for(clinic: Clinic) -> ClinicAdapter:

@@ -46,16 +46,17 @@ class PersonalNumber:
     country: Country
     value: str
     kind: str
-    birth_date: date
+    # None only for a samordningsnummer issued without a known birth day or month.
+    birth_date: date | None
 
     def __repr__(self) -> str:
         return f"PersonalNumber(country={self.country.value!r}, kind={self.kind!r}, value=<redacted>)"
 
     __str__ = __repr__
 
-    def age_on(self, day: date) -> int:
-        """Return the age in whole years on ``day``."""
-        return age_on(self.birth_date, day)
+    def age_on(self, day: date) -> int | None:
+        """Return the age in whole years on ``day`` (None when the birth date is unknown)."""
+        return None if self.birth_date is None else age_on(self.birth_date, day)
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -127,19 +128,29 @@ def _parse_se(raw: str, today: date) -> PersonalNumber:
         raise ValueError("format")
     century, yy, mm, dd, sep, tail = match.groups()
     ten = f"{yy}{mm}{dd}{tail}"
-    day = int(dd)
-    coordination = day > 60  # samordningsnummer: day of birth + 60
+    day, month = int(dd), int(mm)
+    coordination = day >= 60  # samordningsnummer: day of birth + 60 (60 itself: day unknown)
+    if coordination:
+        day -= 60
+    # A samordningsnummer may be issued with the day or month unknown (written as 0).
+    known = day != 0 and month != 0
+    if coordination and not known and not (1 <= month <= 12 or month == 0):
+        raise ValueError("month")
     if century is None:
-        century = _se_century(int(yy), int(mm), day - 60 if coordination else day, sep == "+", today)
+        century = _se_century(int(yy), month or 1, day or 1, sep == "+", today)
     elif sep == "+":
         raise ValueError("'+' only in the 10-digit form")
-    birth = date(int(century + yy), int(mm), day - 60 if coordination else day)
+    if not known and not coordination:
+        raise ValueError("a personnummer has a full birth date")
+    birth = date(int(century + yy), month, day) if known else None
     if coordination:
         # stdnum 2.2 rejects samordningsnummer (InvalidComponent on the day): Luhn by hand.
         luhn.validate(ten)
     else:
         personnummer.validate(f"{century}{yy}{mm}{dd}{tail}")
-    if birth > today:
+    if birth is not None and birth > today:
+        raise ValueError("born in the future")
+    if birth is None and int(century + yy) > today.year:
         raise ValueError("born in the future")
     return PersonalNumber(
         Country.SE,

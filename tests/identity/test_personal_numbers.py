@@ -45,10 +45,20 @@ def test_samordningsnummer_is_accepted_with_the_real_birth_day():
     assert number.birth_date == date(1980, 1, 1)
 
 
+def test_samordningsnummer_with_unknown_birth_day_has_no_birth_date():
+    from stdnum import luhn
+
+    ten = "800160001" + luhn.calc_check_digit("800160001")
+    number = parse("19" + ten, today=TODAY)
+    assert number.kind == "samordningsnummer"
+    assert number.birth_date is None and number.age_on(TODAY) is None
+
+
 @pytest.mark.parametrize(
     "raw",
     [
         "198001010018",  # check digit
+        "198001000002",  # day 0 (Luhn-valid) in a personnummer
         "198013010019",  # month 13
         "19800101+0019",  # '+' only in the 10-digit form
         "202801010000",  # born in the future

@@ -1,5 +1,13 @@
 """The outbox worker: claim a due message, send it, mark it; retry with backoff.
 
+Why a database-backed worker and not a task queue (RQ, Celery, Huey, Dramatiq): the outbox row
+is written in the booking's own transaction, so a message exists if and only if its booking
+change was committed. A queue would need a second hop (outbox → queue) with its own
+lost-or-duplicated window, Redis for several instances, and would still need this table for
+idempotency, reports and the in-doubt state. The database is already shared by every instance
+(SQLite for one, PostgreSQL at scale), so any number of ``hub notifications-worker`` processes can
+share the outbox without new infrastructure.
+
 At most once, per channel:
 
 * A message is *claimed* in its own committed transaction (state ``sending``, ``attempts + 1``)
@@ -22,13 +30,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clinic_adapters.timezones import utc_now
-from hub.db import Database, database
+from hub import audit
+from hub.db import Database, database, sqlite_write_intent
 from hub.notifications import sealing
 from hub.notifications.channels import (
     Attachment,
@@ -54,12 +64,13 @@ class WorkerSettings:
     batch_size: int = 50
 
     @classmethod
-    def from_config(cls, config: Mapping[str, object]) -> WorkerSettings:
+    def from_config(cls, config: Mapping[str, Any]) -> WorkerSettings:
+        # Values from HUB_* variables arrive as strings.
         return cls(
-            max_attempts=int(config.get("NOTIFY_MAX_ATTEMPTS", 6)),  # type: ignore[call-overload]
-            retry_base_seconds=float(config.get("NOTIFY_RETRY_BASE_SECONDS", 60)),  # type: ignore[arg-type]
-            retry_max_seconds=float(config.get("NOTIFY_RETRY_MAX_SECONDS", 3600)),  # type: ignore[arg-type]
-            sending_lease_seconds=float(config.get("NOTIFY_SENDING_LEASE_SECONDS", 300)),  # type: ignore[arg-type]
+            max_attempts=int(config.get("NOTIFY_MAX_ATTEMPTS", 6)),
+            retry_base_seconds=float(config.get("NOTIFY_RETRY_BASE_SECONDS", 60)),
+            retry_max_seconds=float(config.get("NOTIFY_RETRY_MAX_SECONDS", 3600)),
+            sending_lease_seconds=float(config.get("NOTIFY_SENDING_LEASE_SECONDS", 300)),
         )
 
 
@@ -112,6 +123,14 @@ class Worker:
     def claim(self, now: datetime | None = None) -> str | None:
         """Take one due message for this worker, committed before anything is sent."""
         now = now or utc_now()
+        # Claims write: on SQLite take the write lock at BEGIN so two workers queue, not collide.
+        token = sqlite_write_intent.set(True)
+        try:
+            return self._claim(now)
+        finally:
+            sqlite_write_intent.reset(token)
+
+    def _claim(self, now: datetime) -> str | None:
         with self.db.session_scope() as db:
             message = db.scalar(
                 select(OutboxMessage)
@@ -226,16 +245,26 @@ class Worker:
         self, message_id: str, state: State, *, reference: str | None = None, error: str | None = None
     ) -> None:
         with self.db.session_scope() as db:
-            db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
-                .values(
-                    state=state,
-                    sent_at=utc_now() if state == State.SENT else None,
-                    provider_ref=reference,
-                    last_error=error[:200] if error else None,
+            message = db.get(OutboxMessage, message_id)
+            assert message is not None
+            message.state = state
+            message.sent_at = utc_now() if state == State.SENT else None
+            message.provider_ref = reference
+            message.last_error = error[:200] if error else None
+            if state == State.SENT:
+                # The system read the citizen's sealed address to send this: that goes on record.
+                audit.record(
+                    db,
+                    actor_kind="system",
+                    actor_id="notifications-worker",
+                    action="notifications.sent",
+                    clinic_id=message.clinic_id,
+                    citizen_id=message.citizen_id,
+                    booking_id=message.booking_id,
+                    message=message.id,
+                    kind=message.kind,
+                    channel=message.channel,
                 )
-            )
 
     def _retry_or_fail(self, message_id: str, attempts: int, error: str) -> None:
         if attempts >= self.settings.max_attempts:

@@ -43,6 +43,11 @@ def test_no_contact_details_or_identity_in_logs_or_audit(
     for secret in SECRETS:
         assert secret not in logged
     db.rollback()
-    details = " ".join(str(e.details) for e in db.scalars(select(AuditEvent)))
+    events = list(db.scalars(select(AuditEvent)))
+    sent = [e for e in events if e.action == "notifications.sent"]
+    assert len(sent) == 2 and {e.actor_kind for e in sent} == {"system"}, (
+        "each read of an address is on record"
+    )
+    details = " ".join(str(e.details) for e in events)
     for secret in SECRETS:
         assert secret not in details

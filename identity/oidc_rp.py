@@ -254,7 +254,8 @@ class RelyingParty:
         if not raw or not isinstance(raw, str):
             raise LoginRefused(Reason.MISSING_ATTRIBUTE, "no personal identity number claim")
         try:
-            number = parse(raw, self.settings.personal_number_countries, today=self.settings.clock().date())
+            countries = self.provider.personal_number_countries or self.settings.personal_number_countries
+            number = parse(raw, countries, today=self.settings.clock().date())
         except InvalidPersonalNumber:
             raise LoginRefused(Reason.INVALID_PERSONAL_NUMBER, "claim is not a valid number") from None
 

@@ -134,7 +134,7 @@ def _parse_se(raw: str, today: date) -> PersonalNumber:
         day -= 60
     # A samordningsnummer may be issued with the day or month unknown (written as 0).
     known = day != 0 and month != 0
-    if coordination and not known and not (1 <= month <= 12 or month == 0):
+    if month > 12:
         raise ValueError("month")
     if century is None:
         century = _se_century(int(yy), month or 1, day or 1, sep == "+", today)

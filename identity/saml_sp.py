@@ -266,7 +266,8 @@ class ServiceProvider:
         if not raw:
             raise LoginRefused(Reason.MISSING_ATTRIBUTE, "no personal identity number attribute")
         try:
-            number = parse(raw, self.settings.personal_number_countries, today=self.settings.clock().date())
+            countries = idp.personal_number_countries or self.settings.personal_number_countries
+            number = parse(raw, countries, today=self.settings.clock().date())
         except InvalidPersonalNumber:
             raise LoginRefused(Reason.INVALID_PERSONAL_NUMBER, "attribute is not a valid number") from None
         return VerifiedSubject(

@@ -45,6 +45,8 @@ class SamlIdp:
     want_messages_signed: bool = True
     # Sweden Connect IdPs encrypt assertions to the SP's key; then an unencrypted one is refused.
     want_assertions_encrypted: bool = False
+    # Countries whose numbers this IdP vouches for; empty: the global setting.
+    personal_number_countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class OidcProvider:
     # Exact acr values to request and accept; empty means every known value at or above the minimum.
     acr_values: tuple[str, ...] = ()
     discovery_url: str | None = None
+    # Countries whose numbers this provider vouches for (ID-porten: ("no",)); empty: the global setting.
+    personal_number_countries: tuple[str, ...] = ()
 
     @property
     def metadata_url(self) -> str:
@@ -212,7 +216,7 @@ _PLAIN_FIELDS = {
 def _saml_idp(entry: Mapping[str, Any]) -> SamlIdp:
     entry = dict(entry)
     metadata = entry.pop("metadata", None)
-    for name in ("certificates", "authn_contexts"):
+    for name in ("certificates", "authn_contexts", "personal_number_countries"):
         if name in entry:
             entry[name] = tuple(entry[name])
     if "audience" in entry:
@@ -224,7 +228,7 @@ def _saml_idp(entry: Mapping[str, Any]) -> SamlIdp:
 
 def _oidc_provider(entry: Mapping[str, Any]) -> OidcProvider:
     entry = dict(entry)
-    for name in ("scopes", "acr_values"):
+    for name in ("scopes", "acr_values", "personal_number_countries"):
         if name in entry:
             entry[name] = tuple(entry[name])
     if "audience" in entry:

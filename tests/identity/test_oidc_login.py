@@ -181,3 +181,15 @@ def test_staff_provider_gives_a_staff_session(oidc_settings, oidc_op, sqlite_eng
     response = client.get(local_path(callback_url(client, oidc_op)))
     assert response.headers["Location"].endswith("/staff")
     assert client.get("/me").get_json()["audience"] == "staff"
+
+
+def test_country_per_provider_decides_which_numbers_are_valid(oidc_settings, oidc_op, sqlite_engine, caplog):
+    """A provider configured for Norwegian numbers refuses a Swedish one."""
+    import dataclasses
+
+    from idtest_support import make_host_app
+
+    norwegian = dataclasses.replace(oidc_settings.oidc_providers[0], personal_number_countries=("no",))
+    app = make_host_app(dataclasses.replace(oidc_settings, oidc_providers=(norwegian,)), sqlite_engine)
+    client = hub_client(app)
+    refused(client.get(local_path(callback_url(client, oidc_op))), caplog, "invalid_personal_number")

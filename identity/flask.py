@@ -280,9 +280,8 @@ def _write_cookies(response: Response) -> Response:
 def _flow_token() -> str:
     service = _service()
     existing = request.cookies.get(service.settings.flow_cookie_name)
-    if existing and 20 <= len(existing) <= 128:
-        return existing
-    token = secrets.token_urlsafe(32)
+    token = existing if existing and 20 <= len(existing) <= 128 else secrets.token_urlsafe(32)
+    # Set it again even when it exists, so its lifetime covers this newest request too.
     g.identity_new_flow = token
     return token
 

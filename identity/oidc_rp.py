@@ -111,7 +111,7 @@ class RelyingParty:
             scope=" ".join(self.provider.scopes),
             redirect_uri=self.settings.oidc_redirect_uri,
             code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name, not a secret
+            token_endpoint_auth_method=self.provider.token_endpoint_auth_method,
         )
 
     # --- login --------------------------------------------------------------------------

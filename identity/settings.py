@@ -79,6 +79,8 @@ class OidcProvider:
     # Exact acr values to request and accept; empty means every known value at or above the minimum.
     acr_values: tuple[str, ...] = ()
     discovery_url: str | None = None
+    # "client_secret_basic" or "client_secret_post" (private_key_jwt is not supported yet).
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 - a method name
     # Countries whose numbers this provider vouches for (ID-porten: ("no",)); empty: the global setting.
     personal_number_countries: tuple[str, ...] = ()
 

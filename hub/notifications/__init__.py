@@ -2,7 +2,7 @@
 
 Call ``init_app(app)`` from the app factory (after CSRFProtect): it connects to
 ``booking_changed``, registers the profile page and JSON endpoint, and adds the
-``hub notifications-worker`` command.
+``hub notifications-worker`` and ``hub notifications-release`` commands.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     if csrf is not None:
         csrf.exempt(views.api)  # JSON only, like hub.api: other sites cannot post JSON cross-site
     app.cli.add_command(cli.notifications_worker)
+    app.cli.add_command(cli.notifications_release)
 
 
 __all__ = ["init_app", "senders_for"]

@@ -23,3 +23,18 @@ def notifications_worker(once: bool, interval: float) -> None:
         return
     click.echo("Notification worker running; stop with Ctrl+C.")
     worker.run_forever(interval)
+
+
+@click.command("notifications-release")
+@click.argument("message_id")
+@with_appcontext
+def notifications_release(message_id: str) -> None:
+    """Send an in-doubt e-mail once more, after the mail relay's log showed it never left."""
+    from hub.db import database
+    from hub.notifications.worker import release_in_doubt
+
+    with database().session_scope() as db:
+        released = release_in_doubt(db, message_id)
+    if not released:
+        raise click.ClickException("No message in doubt has that id.")
+    click.echo("Released; the worker sends it on its next round.")

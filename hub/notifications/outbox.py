@@ -129,7 +129,7 @@ def cancel_pending_reminders(db: Session, booking_id: str) -> None:
             OutboxMessage.kind == Kind.REMINDER,
             OutboxMessage.state == State.PENDING,
         )
-        .values(state=State.CANCELLED)
+        .values(state=State.CANCELLED, sealed_content="")
     )
 
 

@@ -251,6 +251,10 @@ class Worker:
             message.sent_at = utc_now() if state == State.SENT else None
             message.provider_ref = reference
             message.last_error = error[:200] if error else None
+            if state != State.IN_DOUBT:
+                # Keep no copy of what was said once it cannot be sent again (in-doubt mail may be
+                # released by an operator, so it keeps its content).
+                message.sealed_content = ""
             if state == State.SENT:
                 # The system read the citizen's sealed address to send this: that goes on record.
                 audit.record(

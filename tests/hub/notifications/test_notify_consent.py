@@ -42,7 +42,7 @@ def test_consent_withdrawn_before_sending_stops_the_queued_message(
 
     make_worker(napp, smtp=smtp_server).run_once()
     assert smtp_server.box.messages == []
-    assert [m.state for m in outbox(db)] == [State.SKIPPED]
+    assert [(m.state, m.sealed_content) for m in outbox(db)] == [(State.SKIPPED, "")], "no copy kept"
 
 
 def test_profile_page_saves_contact_details_and_consent(napp, nclient, login, db) -> None:

@@ -9,7 +9,6 @@ from icalendar import Calendar
 from notify_helpers import make_worker, outbox, readable
 
 from clinic_adapters.timezones import to_local, utc_now
-from hub.db import database
 from hub.models import Booking
 from hub.notifications.models import State
 from hub.notifications.outbox import set_discreet
@@ -136,7 +135,6 @@ def test_mail_in_doubt_after_a_crash_is_not_sent_again_and_the_unsent_one_is(
     napp, nclient, login, create_clinic, set_profile, book_one, smtp_server, db
 ) -> None:
     from hub.notifications.models import Channel
-    from hub.notifications.worker import release_in_doubt
 
     clinic = create_clinic(capacity=2)
     login(nclient, "tolvan")
@@ -164,7 +162,8 @@ def test_mail_in_doubt_after_a_crash_is_not_sent_again_and_the_unsent_one_is(
 
     # An operator who checked the mail log may release it; then, and only then, it goes again.
     in_doubt = next(m for m in outbox(db) if m.state == State.IN_DOUBT)
-    with napp.app_context(), database(napp).session_scope() as session:
-        assert release_in_doubt(session, in_doubt.id)
+    runner = napp.test_cli_runner()
+    assert runner.invoke(args=["notifications-release", "no-such-id"]).exit_code == 1
+    assert runner.invoke(args=["notifications-release", in_doubt.id]).exit_code == 0
     restarted.run_once()
     assert smtp_server.box.messages[-1]["Message-ID"] == ids[0]

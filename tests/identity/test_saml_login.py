@@ -67,6 +67,8 @@ def test_full_login_round_trip_creates_a_session(saml_app, saml_idps):
 import base64  # noqa: E402
 import copy  # noqa: E402
 import logging  # noqa: E402
+import zlib  # noqa: E402
+from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 from lxml import etree  # noqa: E402
 
@@ -389,3 +391,19 @@ def test_encrypted_but_unsigned_assertion_is_refused(encrypting_app, saml_idps, 
     response, fields = saml_login(client, saml_idps["bankid"], plan)
     assert b"EncryptedAssertion" in base64.b64decode(fields["SAMLResponse"])
     refused(response, caplog, "signature")
+
+
+def test_answer_from_another_idp_than_the_one_asked_is_refused(saml_app, saml_idps, caplog):
+    """Mix-up: the request went to "bankid", the (validly signed) answer comes from the staff IdP."""
+    client = hub_client(saml_app)
+    bankid, staff = saml_idps["bankid"], saml_idps["staff-saml"]
+    staff.next = NextLogin(attributes=ADULT)
+    url = start_login(client, "bankid")
+    assert url.startswith(bankid.base_url)
+    request_xml = zlib.decompress(base64.b64decode(parse_qs(urlsplit(url).query)["SAMLRequest"][0]), -15)
+    request_id = etree.fromstring(request_xml).get("ID")
+    html = staff.post_form(
+        request_id, f"{HUB}/identity/saml/acs", f"{HUB}/identity/saml/metadata", assurance.LOA3
+    )
+    refused(post(client, parse_post_form(html)[1]), caplog, "issuer")
+    assert client.get("/me").status_code == 401

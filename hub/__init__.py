@@ -32,8 +32,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     csrf = CSRFProtect(app)
 
-    from hub import api, cli, portal
+    from hub import api, cli, eid, portal
 
+    eid.init_app(app)  # after CSRFProtect, so the SAML ACS is exempted
     app.register_blueprint(portal.blueprint)
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)  # the API accepts JSON only; see hub.api
@@ -42,4 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(devlogin.blueprint)
     cli.init_app(app)
+
+    from hub import notifications
+
+    notifications.init_app(app)
     return app

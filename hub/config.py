@@ -33,6 +33,28 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FEDERATED_SEARCH_DAYS": 3,
         "FREE_SLOT_CACHE_SECONDS": 20.0,
         "SYNC_RETRY_BASE_SECONDS": 30.0,
+        # Notifications: e-mail is off until SMTP_HOST is set (messages wait, never reported sent).
+        "PORTAL_URL": "http://127.0.0.1:5000/",
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "SMTP_STARTTLS": False,
+        "SMTP_USERNAME": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_TIMEOUT": 30,
+        "SMTP_CA_FILE": None,
+        "MAIL_FROM": "no-reply@localhost",
+        "SMS_PROVIDER": "file",  # file | http | none
+        "SMS_HTTP_URL": None,
+        "SMS_HTTP_TOKEN": None,
+        "SMS_HTTP_TIMEOUT": 10,
+        "SMS_SENDER": "Region",
+        "SMS_OUTBOX_FILE": None,  # default <instance>/sms-outbox.jsonl
+        "SMS_DEFAULT_REGION": "SE",
+        "REMINDER_HOURS_BEFORE": 24,
+        "NOTIFY_MAX_ATTEMPTS": 6,
+        "NOTIFY_RETRY_BASE_SECONDS": 60,
+        "NOTIFY_RETRY_MAX_SECONDS": 3600,
+        "NOTIFY_SENDING_LEASE_SECONDS": 300,
         "SLOT_SEARCH_MAX_DAYS": 62,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -64,6 +86,8 @@ def check(config: dict[str, Any]) -> None:
             raise ConfigError("the development login cannot be enabled with production settings")
         if not config.get("SECRET_KEY") or config["SECRET_KEY"] == "dev":  # noqa: S105 - refuses the demo key
             raise ConfigError("production needs a real HUB_SECRET_KEY")
+        if config.get("SMS_PROVIDER") == "file":
+            raise ConfigError("production cannot send SMS to a local file: set HUB_SMS_PROVIDER")
         config["SESSION_COOKIE_SECURE"] = True
     if not config.get("SECRET_KEY"):
         raise ConfigError("set HUB_SECRET_KEY (or SECRET_KEY in the test mapping)")

@@ -16,9 +16,10 @@ def target_metadata() -> list[MetaData]:
     import hub.models  # noqa: F401 - registers the hub's tables on its metadata
     from hub.db import Base
     from hub.notifications import models as _notifications  # noqa: F401 - their tables, same metadata
+    from identity.models import Base as IdentityBase
     from standalone_calendar.models import Base as CalendarBase
 
-    return [Base.metadata, CalendarBase.metadata]
+    return [Base.metadata, CalendarBase.metadata, IdentityBase.metadata]
 
 
 def alembic_config(url: str) -> Config:

@@ -25,13 +25,18 @@ from hub.booking import search
 from hub.booking.schemas import BookingRequest, FederatedQuery, RebookRequest, SlotQuery
 from hub.errors import NotLoggedIn
 from hub.schemas import parse
+from identity.flask import current_session
 
 blueprint = Blueprint("portal", __name__)
 
 
 @blueprint.app_context_processor
 def _page_globals() -> dict:
-    return {"citizen": current_citizen(), "dev_login": current_app.config.get("DEV_LOGIN")}
+    return {
+        "citizen": current_citizen(),
+        "dev_login": current_app.config.get("DEV_LOGIN"),
+        "eid_login": "identity" in current_app.extensions,
+    }
 
 
 def _by_day(slots: list, tz_name: str) -> list:
@@ -175,4 +180,7 @@ def language() -> Response:
 @blueprint.post("/logout")
 def logout() -> Response:
     log_out()
+    if current_session() is not None:
+        # The e-ID session ends too, at the identity provider where it supports single logout.
+        return redirect(url_for("identity.logout"), code=307)
     return redirect(url_for("portal.index"))

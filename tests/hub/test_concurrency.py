@@ -43,7 +43,7 @@ def _session_cookies(app: Flask, count: int) -> list[str]:
             number = f"19800101{n:03d}"
             number += luhn.calc_check_digit(number[2:])
             citizen = citizen_for_login(db, Identity(number, f"Test{n}", "Person"))
-            cookies.append(serializer.dumps({"citizen_id": citizen.id}))
+            cookies.append(serializer.dumps({"citizen_id": citizen.id, "login_method": "dev"}))
     return cookies
 
 

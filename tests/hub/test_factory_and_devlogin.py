@@ -26,7 +26,14 @@ def test_production_needs_a_real_secret(database_url) -> None:
 
 
 def test_production_app_has_no_test_login_and_secure_cookies(database_url) -> None:
-    app = create_app({"HUB_ENV": "production", "SECRET_KEY": "a-real-secret", "DATABASE_URL": database_url})
+    app = create_app(
+        {
+            "HUB_ENV": "production",
+            "SECRET_KEY": "a-real-secret",
+            "DATABASE_URL": database_url,
+            "SMS_PROVIDER": "none",
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.test_client().get("/dev-login").status_code == 404
 
@@ -74,3 +81,8 @@ def test_no_personal_number_in_the_session_cookie_or_logs(client, login, caplog)
     decoded = zlib.decompress(raw) if cookie.startswith(".") else raw
     assert b"191212121212" not in decoded and b"Tolvan" not in decoded
     assert "191212121212" not in caplog.text
+
+
+def test_production_refuses_sms_to_a_local_file(database_url) -> None:
+    with pytest.raises(ConfigError, match="SMS"):
+        create_app({"HUB_ENV": "production", "SECRET_KEY": "a-real-secret", "DATABASE_URL": database_url})

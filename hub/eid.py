@@ -1,0 +1,40 @@
+"""The hub's side of e-ID login: the identity blueprint, and what follows a verified login."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, redirect, url_for
+
+from hub import db
+from hub.audit import record
+from hub.auth import log_in
+from hub.citizens import Identity
+from identity.flask import create_identity_blueprint, return_to
+from identity.settings import IdentitySettings, settings_from_mapping
+from identity.subject import Audience, VerifiedSubject
+
+
+def on_login(subject: VerifiedSubject) -> Response:
+    """Open the hub's side of a session the identity package has just started."""
+    if subject.audience == Audience.CITIZEN:
+        identity = Identity(subject.personal_number, subject.given_name or "", subject.family_name or "")
+        citizen = log_in(identity, method="eid")
+        record(
+            db.session(),
+            actor_kind="citizen",
+            actor_id=citizen.id,
+            action="login",
+            method="eid",
+            idp=subject.idp,
+            loa=subject.loa,
+        )
+        return redirect(return_to() or url_for("portal.my_bookings"))
+    return redirect(return_to() or url_for("portal.index"))
+
+
+def init_app(app: Flask) -> None:
+    """Register e-ID login when identity providers are configured (``IDENTITY``)."""
+    configured = app.config.get("IDENTITY")
+    if not configured:
+        return
+    settings = configured if isinstance(configured, IdentitySettings) else settings_from_mapping(configured)
+    app.register_blueprint(create_identity_blueprint(settings, db.session, on_login), url_prefix="/identity")

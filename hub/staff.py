@@ -1,0 +1,24 @@
+"""Staff authorization for the hub's admin pages: the one place views ask identity's roles."""
+
+from __future__ import annotations
+
+from flask import abort, current_app
+
+from identity.flask import require
+from identity.roles import Action, Actor
+
+
+def _require(action: Action, clinic_hsa_id: str | None = None) -> Actor:
+    if "identity" not in current_app.extensions:
+        abort(401)  # without e-ID configured there is no staff login
+    return require(action, clinic_hsa_id)
+
+
+def require_clinic_admin(clinic_hsa_id: str) -> Actor:
+    """Return the acting administrator of the clinic, or answer 401/403."""
+    return _require(Action.MANAGE_CLINIC, clinic_hsa_id)
+
+
+def require_region_admin() -> Actor:
+    """Return the acting region administrator, or answer 401/403."""
+    return _require(Action.MANAGE_REGION)

@@ -1,0 +1,97 @@
+"""The hub with e-ID: a citizen logs in at a real SAML IdP, books, and the session's end ends access."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from booking_helpers import book, free_slots
+from flask import Flask
+from idtest_saml_idp import NextLogin, SamlTestIdp
+from idtest_support import HUB, hub_client, local_path, parse_post_form
+from sqlalchemy import select
+
+from hub import create_app
+from hub.citizens import lookup_key
+from hub.models import AuditEvent, Citizen
+from identity.settings import IdentitySettings
+
+ASTRID = {
+    "urn:oid:1.2.752.29.4.13": ["198001010019"],
+    "urn:oid:2.5.4.42": ["Astrid"],
+    "urn:oid:2.5.4.4": ["Andersson"],
+    "urn:oid:2.16.840.1.113730.3.1.241": ["Astrid Andersson"],
+}
+
+
+@pytest.fixture
+def eid_hub(
+    app: Flask, database_url: str, saml_settings: IdentitySettings, saml_idps: dict[str, SamlTestIdp]
+) -> Iterator[Flask]:
+    hub = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "IDENTITY": saml_settings,
+            "DEV_LOGIN": False,
+        }
+    )
+    metadata = hub.test_client().get("/identity/saml/metadata").get_data(as_text=True)
+    for idp in saml_idps.values():
+        idp.load_sp_metadata(metadata)
+    yield hub
+    from hub.db import database
+
+    database(hub).engine.dispose()
+
+
+def _log_in(client, idp: SamlTestIdp, next_path: str = "/bookings"):
+    idp.next = NextLogin(attributes=ASTRID)
+    started = client.get(f"/identity/login/{idp.key}?next={next_path}")
+    assert started.status_code == 303
+    answer = requests.get(started.headers["Location"], timeout=10)
+    action, fields = parse_post_form(answer.text)
+    assert action == f"{HUB}/identity/saml/acs"
+    return client.post(local_path(action), data=fields)
+
+
+def test_citizen_logs_in_with_eid_and_books(eid_hub, saml_idps, create_clinic, db, caplog) -> None:
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    assert client.get("/api/v1/bookings").status_code == 401
+    assert "Logga in med e-legitimation" in client.get("/").get_data(as_text=True)
+
+    landed = _log_in(client, saml_idps["bankid"])
+    assert landed.status_code in {302, 303} and landed.headers["Location"].endswith("/bookings")
+
+    slot = free_slots(client, clinic.hsa_id)[0]
+    assert book(client, clinic.hsa_id, slot["id"]).status_code == 201
+    assert len(client.get("/api/v1/bookings").get_json()["bookings"]) == 1
+    citizen = db.scalar(select(Citizen).where(Citizen.lookup_key == lookup_key_in(eid_hub, "198001010019")))
+    assert citizen is not None
+    assert "login" in set(db.scalars(select(AuditEvent.action).where(AuditEvent.citizen_id.is_(None))))
+    assert "198001010019" not in caplog.text
+
+
+def lookup_key_in(app: Flask, number: str) -> str:
+    with app.app_context():
+        return lookup_key(number)
+
+
+def test_the_test_login_is_gone_when_not_enabled(eid_hub) -> None:
+    assert hub_client(eid_hub).get("/dev-login").status_code == 404
+
+
+def test_logout_ends_the_eid_session(eid_hub, saml_idps, create_clinic) -> None:
+    create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    assert client.get("/api/v1/bookings").status_code == 200
+    page = client.get("/bookings").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 307
+    client.post(response.headers["Location"].replace(HUB, ""), data={"csrf_token": token})
+    assert client.get("/api/v1/bookings").status_code == 401

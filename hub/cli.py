@@ -72,9 +72,18 @@ def demo(host: str, port: int) -> None:
     def keep_syncing() -> None:
         stop = threading.Event()
         while not stop.wait(15):
-            sync_due(app)
+            try:
+                sync_due(app)
+            except Exception:  # a hiccup must not end the demo's worker
+                app.logger.exception("sync round failed")
+
+    from hub.notifications import senders_for
+    from hub.notifications.worker import Worker
 
     threading.Thread(target=keep_syncing, name="demo-sync-worker", daemon=True).start()
+    notifier = Worker(app, senders_for(app))
+    threading.Thread(target=notifier.run_forever, args=(10.0,), name="demo-notifier", daemon=True).start()
+    click.echo(f"Text messages of the demo go to {app.config.get('SMS_OUTBOX_FILE') or app.instance_path}")
     click.echo(f"The hub is running at http://{host}:{port}/ (test login: http://{host}:{port}/dev-login)")
     try:
         serve(app, host=host, port=port, threads=16)

@@ -286,13 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fresh = iter(s.id for s in slots)
     print(f"setup: {args.citizens} citizens, {len(slots)} slots in {time.monotonic() - started:.1f} s")
 
-    hub_env = {
-        "HUB_DATABASE_URL": database_url,
-        "HUB_SECRET_KEY": secret,
-        "HUB_ENV": "production",
-        "HUB_DEV_LOGIN": "0",
-        "HUB_INSTANCE_PATH": str(out / "instance"),
-    }
+    hub_env = rush_setup.server_environment(database_url, secret, str(out / "instance"))
     contenders = [Contender("hub", Gunicorn("hub", "hub:create_app()", settings, hub_env, out), True)]
     if not args.soak_minutes:
         base_env = {"BENCH_BASELINE_DATABASE_URL": database_url}
@@ -308,14 +302,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def phase(who: Contender, label: str, count: int, measure: bool) -> PhaseResult:
         """One rush on ``count`` fresh slots (or baseline seats), checked in the database after."""
+        rushing = cookies[: count * per_slot]  # k attempts per target, as in the measured rounds
         if who.books_slots:
             targets: list[str] | list[int] = [next(fresh) for _ in range(count)]
             attempts = attempts_for(
-                label, targets, "slot_id", {"clinic": rush_setup.CLINIC_HSA_ID}, cookies, args.order
+                label, targets, "slot_id", {"clinic": rush_setup.CLINIC_HSA_ID}, rushing, args.order
             )
         else:
             targets = rush_setup.create_baseline_seats(app, count, args.capacity)
-            attempts = attempts_for(label, targets, "seat_id", {}, cookies, args.order)
+            attempts = attempts_for(label, targets, "seat_id", {}, rushing, args.order)
         name = f"{who.name} {label}"
         if not measure:
             result = run_phase(name, who.url, attempts, args.clients, args.max_phase_seconds)

@@ -36,10 +36,25 @@ def recreate_database(admin_url: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+# How the served hub is configured. Citizens are logged in the way the tests do it, with the
+# development login's session shape: production logins are server-side e-ID sessions, which no
+# bulk path can mint yet (see bench/README.md).
+def server_environment(database_url: str, secret_key: str, instance_path: str) -> dict[str, str]:
+    return {
+        "HUB_DATABASE_URL": database_url,
+        "HUB_SECRET_KEY": secret_key,
+        "HUB_ENV": "development",
+        "HUB_DEV_LOGIN": "1",
+        "HUB_INSTANCE_PATH": instance_path,
+    }
+
+
 def make_app(database_url: str, secret_key: str) -> Flask:
     """The hub as the server runs it, for setup in this process: the same keys sign the cookies."""
     upgrade(database_url)
-    return create_app({"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "HUB_ENV": "production"})
+    return create_app(
+        {"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "HUB_ENV": "development", "DEV_LOGIN": True}
+    )
 
 
 def create_campaign_clinic(db: Session, capacity: int) -> Clinic:
@@ -128,7 +143,7 @@ def session_cookies(app: Flask, citizen_ids: Sequence[str]) -> list[str]:
     """Mint each citizen's signed session cookie, as the login leaves it (see test_concurrency)."""
     serializer = app.session_interface.get_signing_serializer(app)
     assert serializer is not None
-    return [serializer.dumps({"citizen_id": c, "login_method": "bench"}) for c in citizen_ids]
+    return [serializer.dumps({"citizen_id": c, "login_method": "dev"}) for c in citizen_ids]
 
 
 # Called once per run after the citizens exist: the place to record each citizen's acceptance of

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,10 +29,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psutil
-import rush_setup
-import verify
 from loadgen import Attempt, PhaseResult, run_phase
-from servers import BENCH_DIR, Gunicorn, GunicornSettings, machine_busy_seconds, postgres_cpu_seconds
+from servers import (
+    BENCH_DIR,
+    REPO_DIR,
+    Gunicorn,
+    GunicornSettings,
+    machine_busy_seconds,
+    postgres_cpu_seconds,
+)
 
 MiB = 1024 * 1024
 
@@ -77,6 +83,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="py-spy record all hub workers in round 1")
     p.add_argument("--database", default="bench_hub", help="dropped and recreated on every run")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
+    p.add_argument(
+        "--code",
+        default="HEAD",
+        help="commit whose hub is served, from a clean export (others edit the shared work tree); "
+        "'worktree' serves the work tree as it is",
+    )
     p.add_argument("--out", type=Path, help="folder for logs, profile and results.json (default: a temp dir)")
     args = p.parse_args(argv)
     if args.citizens < args.slots:
@@ -225,17 +237,20 @@ def machine_facts(args: argparse.Namespace, admin_url: str) -> dict[str, str]:
 
     with psycopg.connect(admin_url) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    revision = "HEAD" if args.code == "worktree" else args.code
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH_DIR, check=False
+        ["git", "rev-parse", "--short", revision], capture_output=True, text=True, cwd=REPO_DIR, check=False
     ).stdout.strip()
-    # Others may be editing the shared work tree: say whether the served code differs from the commit.
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "hub", "standalone_calendar", "clinic_adapters", "identity"],
-        capture_output=True, text=True, cwd=BENCH_DIR, check=False,
-    ).stdout.split("\n")  # fmt: skip
-    changed = [line[3:] for line in dirty if line.strip()]
-    if changed:
-        commit += f" + uncommitted changes in {', '.join(changed)}"
+    if args.code == "worktree":  # say whether the served code differs from the commit
+        packages = ["hub", "standalone_calendar", "clinic_adapters", "identity", "terms"]
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", *packages],
+            capture_output=True, text=True, cwd=REPO_DIR, check=False,
+        ).stdout.split("\n")  # fmt: skip
+        changed = [line[3:] for line in dirty if line.strip()]
+        commit += f" (work tree{'; uncommitted changes in ' + ', '.join(changed) if changed else ''})"
+    else:
+        commit += " (clean export)"
     return {
         "cpus": str(os.cpu_count()),
         "memory": f"{psutil.virtual_memory().total / 1024**3:.1f} GiB",
@@ -246,10 +261,39 @@ def machine_facts(args: argparse.Namespace, admin_url: str) -> dict[str, str]:
     }
 
 
+def serve_clean_export(args: argparse.Namespace, out: Path) -> None:
+    """Re-run this script with the hub imported from a clean export of ``--code``.
+
+    Others edit and break the shared work tree while a run goes on; a benchmark should measure a
+    commit. PYTHONPATH puts the export before the editable install, for this process and for the
+    servers it starts (the hub's gunicorn runs with the export as its working directory).
+    """
+    if args.code == "worktree" or os.environ.get("BENCH_CODE_DIR"):
+        return
+    code = out / "code"
+    shutil.rmtree(code, ignore_errors=True)
+    code.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", args.code], cwd=REPO_DIR, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+    for catalogue in REPO_DIR.glob("locales/*/LC_MESSAGES/*.mo"):  # compiled, so not committed
+        target = code / catalogue.relative_to(REPO_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(catalogue, target)
+    env = {**os.environ, "BENCH_CODE_DIR": str(code), "PYTHONPATH": str(code)}
+    script = str(Path(__file__).resolve())
+    os.execve(sys.executable, [sys.executable, script, *sys.argv[1:], "--out", str(out)], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="booking-rush-"))
     out.mkdir(parents=True, exist_ok=True)
+    serve_clean_export(args, out)
+    code_dir = Path(os.environ.get("BENCH_CODE_DIR") or REPO_DIR)
+    # Imported only now: they import the hub, which must come from the served code.
+    import rush_setup
+    import verify
+
     admin_url = f"{args.pg}/postgres"
     database_url = f"{args.pg.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
     secret = secrets.token_urlsafe(32)
@@ -287,7 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"setup: {args.citizens} citizens, {len(slots)} slots in {time.monotonic() - started:.1f} s")
 
     hub_env = rush_setup.server_environment(database_url, secret, str(out / "instance"))
-    contenders = [Contender("hub", Gunicorn("hub", "hub:create_app()", settings, hub_env, out), True)]
+    hub_server = Gunicorn("hub", "hub:create_app()", settings, hub_env, out, chdir=code_dir)
+    contenders = [Contender("hub", hub_server, True)]
     if not args.soak_minutes:
         base_env = {"BENCH_BASELINE_DATABASE_URL": database_url}
         base = Gunicorn("baseline", "baseline_app:create_app()", settings, base_env, out, chdir=BENCH_DIR)

@@ -177,12 +177,12 @@ def measured_phase(
     """Run one phase and note what the server, PostgreSQL and the whole machine spent on it."""
     server_before, pg_before, busy_before = (
         server.cpu_seconds(),
-        postgres_cpu_seconds(),
+        postgres_cpu_seconds(args.database),
         machine_busy_seconds(),
     )
     result = run_phase(name, url, attempts, args.clients, args.max_phase_seconds)
     result.server_cpu = server.cpu_seconds() - server_before
-    result.postgres_cpu = postgres_cpu_seconds() - pg_before
+    result.postgres_cpu = postgres_cpu_seconds(args.database) - pg_before
     result.machine_cpu = machine_busy_seconds() - busy_before
     return result
 
@@ -482,7 +482,13 @@ def summarize(
     print(f"hub worker memory (RSS, {len(samples)} samples every {args.rss_interval:.0f} s):")
     print("\n".join(lines))
     print(f"memory verdict: {'flat' if flat else 'GROWING'}")
-    summary["memory"] = {"flat": flat, "workers": lines}
+    summary["memory"] = {
+        "flat": flat,
+        "workers": lines,
+        "samples_mib": [
+            [round(t, 1), {str(p): round(v / MiB, 1) for p, v in seen.items()}] for t, seen in samples
+        ],
+    }
     print(
         "database checks: "
         + (

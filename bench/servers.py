@@ -141,11 +141,16 @@ def _cpu(pid: int) -> float:
     return times.user + times.system
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every local PostgreSQL process (includes others' work on this shared machine)."""
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU of the PostgreSQL backends serving ``database`` (their process title names it).
+
+    Approximate: a backend that exits during a phase (a pool overflow connection) takes its CPU
+    time with it, so this can undercount, never count others' work.
+    """
     total = 0.0
-    for proc in psutil.process_iter(["name", "cpu_times"]):
-        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        title = " ".join(proc.info["cmdline"] or ())
+        if proc.info["name"] == "postgres" and f" {database} " in title and proc.info["cpu_times"]:
             total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
     return total
 

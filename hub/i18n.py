@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
+from babel.dates import format_skeleton
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_date, format_time, get_locale
 
@@ -35,9 +36,35 @@ def clinic_time(value: datetime, tz_name: str) -> str:
     return format_time(to_local(value, tz_name), "short", rebase=False)
 
 
+def day_label(day: date, skeleton: str = "MMMEd") -> str:
+    """Format a local calendar day briefly ("tis 1 dec.", "Tue, Dec 1"), ordered as the locale does."""
+    return format_skeleton(skeleton, day, locale=get_locale())
+
+
+def day_full(day: date) -> str:
+    """Format a local calendar day in full ("tisdag 1 december 2026")."""
+    return format_date(day, "full")
+
+
+def clinic_day_label(value: datetime, tz_name: str) -> str:
+    """Format the clinic-local day of an instant briefly, with the user's weekday names."""
+    return day_label(to_local(value, tz_name).date())
+
+
+def clinic_day_iso(value: datetime, tz_name: str) -> str:
+    """Return the clinic-local day of an instant as YYYY-MM-DD (for links, not for reading)."""
+    return to_local(value, tz_name).date().isoformat()
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(LOCALES_DIR))
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(
-        clinic_date=clinic_date, clinic_time=clinic_time, current_language=current_language
+        clinic_date=clinic_date,
+        clinic_time=clinic_time,
+        clinic_day_label=clinic_day_label,
+        day_label=day_label,
+        day_full=day_full,
+        clinic_day_iso=clinic_day_iso,
+        current_language=current_language,
     )

@@ -9,6 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 system_packages=()
 command -v xmlsec1 >/dev/null || system_packages+=(xmlsec1)   # pysaml2's test identity provider
 command -v pg_isready >/dev/null || system_packages+=(postgresql-client)
+[ -x /usr/bin/chromium ] || system_packages+=(chromium)   # the browser suite (tests/browser)
 if ((${#system_packages[@]})); then
   apt-get update -qq && apt-get install -y -qq "${system_packages[@]}" >/dev/null || exit 1
 fi

@@ -1,25 +1,11 @@
-"""The minimal pages: clinic list → free times → book → my bookings → move → cancel, without JavaScript."""
+"""The booking flow with plain forms: clinic list → day picker → confirm → book → my bookings →
+move → cancel, without JavaScript."""
 
 from __future__ import annotations
 
-import re
-
 from booking_helpers import bookable_day
+from portal_support import choose_and_confirm
 from web_support import csrf_token
-
-
-def _forms(page: str) -> list[dict[str, str]]:
-    forms = []
-    for form in re.findall(r"<form method=\"post\" action=\"([^\"]+)\".*?</form>", page, re.S):
-        forms.append(form)
-    return forms
-
-
-def _first_time_form(page: str) -> tuple[str, dict[str, str]]:
-    match = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
-    assert match, "no time to pick"
-    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', match.group(2)))
-    return match.group(1), fields
 
 
 def test_citizen_books_moves_and_cancels_with_plain_forms(client, login, create_clinic) -> None:
@@ -28,8 +14,9 @@ def test_citizen_books_moves_and_cancels_with_plain_forms(client, login, create_
     assert "Läkarbesök" in client.get(f"/clinics/{clinic.hsa_id}").get_data(as_text=True)
     login(client)
     day = bookable_day()
-    times = client.get(f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&to={day}")
-    action, fields = _first_time_form(times.get_data(as_text=True))
+    action, fields = choose_and_confirm(
+        client, f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&day={day}"
+    )
     booked = client.post(action, data=fields)
     assert booked.status_code == 302
     confirmation = client.get(booked.headers["Location"]).get_data(as_text=True)
@@ -41,8 +28,9 @@ def test_citizen_books_moves_and_cancels_with_plain_forms(client, login, create_
     mine = client.get("/bookings").get_data(as_text=True)
     assert clinic.name in mine and "08:00" in mine
     booking_id = booked.headers["Location"].split("/")[2].split("?")[0]
-    move_page = client.get(f"/bookings/{booking_id}/rebook?from={day}&to={day}").get_data(as_text=True)
-    move_action, move_fields = _first_time_form(move_page)
+    move_action, move_fields = choose_and_confirm(
+        client, f"/bookings/{booking_id}/rebook?from={day}&day={day}", index=0
+    )
     assert move_action == f"/bookings/{booking_id}/rebook"
     assert client.post(move_action, data=move_fields).status_code == 302
     assert "08:20" in client.get(f"/bookings/{booking_id}").get_data(as_text=True)
@@ -58,8 +46,9 @@ def test_booking_form_without_csrf_token_is_refused(client, login, create_clinic
     clinic = create_clinic()
     login(client)
     day = bookable_day()
-    page = client.get(f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&to={day}")
-    action, fields = _first_time_form(page.get_data(as_text=True))
+    action, fields = choose_and_confirm(
+        client, f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&day={day}"
+    )
     fields.pop("csrf_token")
     response = client.post(action, data=fields, headers={"Accept-Language": "en"})
     assert response.status_code == 400
@@ -71,12 +60,11 @@ def test_taken_time_shows_a_translated_page_with_a_way_back(client, login, creat
     clinic = create_clinic()
     login(client, "tolvan")
     day = bookable_day()
-    page = client.get(f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&to={day}")
-    action, fields = _first_time_form(page.get_data(as_text=True))
+    url = f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&day={day}"
+    action, fields = choose_and_confirm(client, url)
     other = app.test_client()
     login(other, "anna")
-    other_page = other.get(f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&to={day}")
-    _, other_fields = _first_time_form(other_page.get_data(as_text=True))
+    _, other_fields = choose_and_confirm(other, url)
     assert client.post(action, data=fields).status_code == 302
     refused = other.post(action, data=other_fields, headers={"Accept-Language": "de"})
     assert refused.status_code == 409

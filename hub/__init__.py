@@ -32,9 +32,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     csrf = CSRFProtect(app)
 
-    from hub import api, cli, eid, portal
+    from hub import admin, api, cli, eid, portal, terms_flow
 
+    admin.init_app(app)  # before e-ID: the staff test login may configure a staff-only identity
     eid.init_app(app)  # after CSRFProtect, so the SAML ACS is exempted
+    terms_flow.init_app(app)
     app.register_blueprint(portal.blueprint)
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)  # the API accepts JSON only; see hub.api

@@ -19,6 +19,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": None,
         "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "hub.sqlite3"),
         "DEV_LOGIN": False,
+        # The labelled staff test login (admin pages); configures a staff-only e-ID when none is.
+        "DEV_STAFF_LOGIN": False,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "LANGUAGES": ("sv", "en", "de"),
@@ -84,6 +86,8 @@ def check(config: dict[str, Any]) -> None:
     if config["HUB_ENV"] == "production":
         if config.get("DEV_LOGIN"):
             raise ConfigError("the development login cannot be enabled with production settings")
+        if config.get("DEV_STAFF_LOGIN"):
+            raise ConfigError("the staff test login cannot be enabled with production settings")
         if not config.get("SECRET_KEY") or config["SECRET_KEY"] == "dev":  # noqa: S105 - refuses the demo key
             raise ConfigError("production needs a real HUB_SECRET_KEY")
         if config.get("SMS_PROVIDER") == "file":

@@ -13,13 +13,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def target_metadata() -> list[MetaData]:
     """Every package's tables, so autogenerate and ``alembic check`` see them all."""
+    import hub.admin.models  # the admin pages' tables, on the hub's metadata
     import hub.models  # noqa: F401 - registers the hub's tables on its metadata
     from hub.db import Base
     from hub.notifications import models as _notifications  # noqa: F401 - their tables, same metadata
     from identity.models import Base as IdentityBase
     from standalone_calendar.models import Base as CalendarBase
+    from terms.models import Base as TermsBase
 
-    return [Base.metadata, CalendarBase.metadata, IdentityBase.metadata]
+    return [Base.metadata, CalendarBase.metadata, IdentityBase.metadata, TermsBase.metadata]
 
 
 def alembic_config(url: str) -> Config:

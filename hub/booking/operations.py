@@ -50,6 +50,7 @@ from hub.models import (
     SyncJobKind,
     SyncJobState,
 )
+from hub.terms_gate import require_terms_accepted
 
 
 class Source(enum.StrEnum):
@@ -253,6 +254,7 @@ def book(
     if existing is not None:
         return _same_request(existing, clinic, slot_id), False
     require_case_type(clinic, CaseType.BOOK)
+    require_terms_accepted(db, citizen, clinic, CaseType.BOOK)
     in_fallback = is_fallback_slot(slot_id)
     if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):
         raise NotFound(_l("That time or booking does not exist."))
@@ -343,6 +345,7 @@ def book_series(
             raise Conflict(_l("This request was already used for another booking."))
         return earlier, False
     require_case_type(clinic, CaseType.BOOK)
+    require_terms_accepted(db, citizen, clinic, CaseType.BOOK)
     timebook = timebook_for(clinic)
     if not timebook.capabilities.series_booking:
         raise NotAllowed(_l("The clinic does not offer this online."))
@@ -400,6 +403,7 @@ def rebook(db: Session, citizen: Citizen, booking_id: str, new_slot_id: str) -> 
     """Move a booking to another time; the old time is kept until the new one is confirmed."""
     booking = own_booking(db, citizen, booking_id)
     _changeable(booking)
+    require_terms_accepted(db, citizen, booking.clinic, CaseType.REBOOK_CANCEL)
     clinic = booking.clinic
     old_start = booking.starts_at
     if booking.status == BookingState.PENDING_SYNC:
@@ -437,6 +441,7 @@ def cancel(db: Session, citizen: Citizen, booking_id: str) -> Booking:
     """Cancel a booking; the time is free for others at once."""
     booking = own_booking(db, citizen, booking_id)
     _changeable(booking)
+    require_terms_accepted(db, citizen, booking.clinic, CaseType.REBOOK_CANCEL)
     clinic = booking.clinic
     if booking.status == BookingState.PENDING_SYNC:
         result = standalone().cancel_booking(

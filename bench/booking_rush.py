@@ -4,8 +4,9 @@
 
 Creates its own database, serves the hub and a bare baseline with the same gunicorn settings on
 127.0.0.1, runs them alternately on fresh slots, checks every answer against the database and
-stops everything it started. ``--soak-minutes 10`` instead runs the hub alone for that long and
-watches the workers' memory. See bench/README.md.
+stops everything it started. ``--lean`` adds a prototype of the proposed fixes as a third
+contender. ``--soak-minutes 10`` instead runs the hub alone for that long and watches the
+workers' memory. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import argparse
 import json
 import math
 import os
+import random
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,7 +66,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--slots", type=int, default=500, help="fresh slots per round")
     p.add_argument("--capacity", type=int, default=1, help="seats per slot")
     p.add_argument("--clients", type=int, default=32, help="concurrent clients (requests in flight)")
-    p.add_argument("--rounds", type=int, default=3, help="hub/baseline pairs, alternating who goes first")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of all contenders, rotating who goes first")
     p.add_argument(
         "--order",
         choices=("slot", "shuffled"),
@@ -113,8 +116,6 @@ def attempts_for(
         headers = {"Content-Type": "application/json", "Cookie": f"session={cookies[n]}"}
         attempts.append(Attempt(json.dumps(body).encode(), headers, str(target)))
     if order == "shuffled":
-        import random
-
         random.Random(label).shuffle(attempts)
     return attempts
 
@@ -228,7 +229,7 @@ def py_spy(server: Gunicorn, out: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        proc.send_signal(2)  # SIGINT makes py-spy write its output
+        proc.send_signal(signal.SIGINT)  # makes py-spy write its output
         proc.wait(timeout=60)
 
 

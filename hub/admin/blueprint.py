@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+blueprint = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 
 @blueprint.after_request

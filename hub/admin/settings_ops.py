@@ -62,7 +62,8 @@ def slot_type_rows(db: Session, clinic: Clinic) -> tuple[list[SlotTypeRow], bool
     reachable = True
     try:
         offered = {t.id: t.name for t in timebook_for(clinic).list_time_types(clinic_ref(clinic))}
-    except AdapterError:
+    except (AdapterError, TypeError, ValueError):
+        # Unreachable, or a connection set up wrongly (the adapter refuses its configuration).
         reachable = False
     rows = [
         SlotTypeRow(

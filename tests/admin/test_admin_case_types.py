@@ -90,3 +90,24 @@ def test_an_unknown_case_type_is_not_found(admin_app, create_clinic, staff) -> N
         post(client, f"/admin/clinics/{clinic.hsa_id}/case-types/teleport", {"enabled": "true"}).status_code
         == 404
     )
+
+
+def test_a_record_system_clinic_needs_a_working_connection(
+    admin_app, create_clinic, staff, db, approved_terms
+) -> None:
+    clinic = create_clinic(case_types=())
+    approved_terms(clinic.hsa_id)
+    clinic.connection, clinic.connection_config = "fhir-r4", {}
+    db.commit()
+    client = staff(ADMIN_A, clinics=[clinic.hsa_id])
+    english = {"Accept-Language": "en"}
+    url = f"/admin/clinics/{clinic.hsa_id}/case-types/book"
+    refused = post(client, url, {"enabled": "true"}, headers=english)
+    assert "The record-system connection is not set up." in refused.get_data(as_text=True)
+    clinic.connection_config = {"base_url": "http://127.0.0.1:9"}  # the adapter refuses this
+    db.commit()
+    refused = post(client, url, {"enabled": "true"}, headers=english)
+    assert refused.status_code == 422
+    assert "The record-system connection is set up wrongly." in refused.get_data(as_text=True)
+    for page in ("slot-types", "connection"):
+        assert client.get(f"/admin/clinics/{clinic.hsa_id}/{page}").status_code == 200

@@ -182,3 +182,21 @@ def test_script_and_onerror_in_terms_are_inert_everywhere(
         assert "<script>alert(2)" not in page and "<img src=x" not in page
         assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
         assert "&lt;img src=x onerror=&#34;alert(3)&#34;&gt;" in page
+
+
+def test_the_terms_api_answers_clearly(admin_app, create_clinic, citizen_client, approved_terms) -> None:
+    clinic = create_clinic()
+    anonymous = admin_app.test_client()
+    base = f"/api/v1/clinics/{clinic.hsa_id}/terms"
+    assert anonymous.get(f"{base}/book").status_code == 404  # no approved terms yet
+    approved_terms(clinic.hsa_id)
+    shown = anonymous.get(f"{base}/book", headers={"Accept-Language": "de"}).get_json()
+    assert shown["points"] == ["Kom i tid (de)"] and shown["accepted"] is None and shown["language"] == "de"
+    assert anonymous.get(f"{base}/teleport").status_code == 404
+    assert anonymous.post(f"{base}/book/accept", json={"version": 1}).status_code == 401
+    citizen = citizen_client()
+    assert citizen.post(f"{base}/book/accept", data={"version": "1"}).status_code == 415
+    bad = citizen.post(f"{base}/book/accept", json={"version": "one"})
+    assert bad.status_code == 422 and "version" in bad.get_json()["fields"]
+    assert citizen.post(f"{base}/book/accept", json={"version": 1}).get_json()["version"] == 1
+    assert citizen.get(f"{base}/book").get_json()["accepted"] is True

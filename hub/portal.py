@@ -28,8 +28,8 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
+import terms
 from clinic_adapters import Slot
 from clinic_adapters.timezones import to_local, utc_now
 from hub import db
@@ -53,6 +53,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
+TERMS_PAGE = "terms_flow.page"  # the terms package's citizen page (hub/terms_flow.py)
 # The e-ID pages post SAML forms to identity providers, which "form-action 'self'" would block.
 CSP_EXEMPT_BLUEPRINTS = {"identity"}
 
@@ -127,14 +128,19 @@ def _security_headers(response: Response) -> Response:
 
 def _terms_url(clinic: Clinic, case_type: str, next_url: str) -> str | None:
     """Return the terms page for a clinic's case type, when the terms flow is installed."""
-    for endpoint in sorted(current_app.view_functions):
-        if not endpoint.startswith("terms_flow."):
-            continue
-        try:
-            return url_for(endpoint, hsa_id=clinic.hsa_id, case_type=case_type, next=next_url)
-        except BuildError:
-            continue
-    return None
+    if TERMS_PAGE not in current_app.view_functions:
+        return None
+    return url_for(TERMS_PAGE, hsa_id=clinic.hsa_id, case_type=case_type, next=next_url)
+
+
+def _terms_to_accept(clinic: Clinic, case_type: CaseType) -> bool:
+    """Whether the logged-in citizen still has to accept the clinic's current terms.
+
+    Visitors who are not logged in look at free times first; the booking's terms gate sends them
+    to the terms after logging in, and back to the time they chose.
+    """
+    citizen = current_citizen()
+    return citizen is not None and not terms.has_accepted(db.session(), clinic.hsa_id, case_type, citizen.id)
 
 
 # -- directory ---------------------------------------------------------------------------------------
@@ -182,7 +188,8 @@ def choose_case_type(hsa_id: str) -> str | Response:
     chosen = request.args.get("case_type")
     if chosen == CaseType.BOOK and chosen in offered:
         target = url_for("portal.choose_slot_type", hsa_id=found.hsa_id)
-        return redirect(_terms_url(found, chosen, target) or target)
+        terms_page = _terms_url(found, chosen, target) if _terms_to_accept(found, CaseType.BOOK) else None
+        return redirect(terms_page or target)
     if chosen == CaseType.REBOOK_CANCEL and chosen in offered:
         return redirect(url_for("portal.my_bookings"))
     error = _l("Choose what you want to do.") if "case_type" in request.args and not chosen else None
@@ -315,7 +322,8 @@ def book() -> Response:
         terms = _terms_url(clinic, CaseType.BOOK, _confirm_again_url(clinic)) if _needs_terms(error) else None
         if terms is None:
             raise
-        return redirect(terms)
+        db.session().rollback()  # nothing of the refused attempt may be kept
+        return redirect(terms, code=303)
     return redirect(url_for("portal.booking", booking_id=booking.id, confirmed=1))
 
 

@@ -1,8 +1,8 @@
 """The citizen portal in a real browser (Debian's Chromium, headless), on a desktop and a phone.
 
-The whole flow — log in, find a clinic, book, see it in my bookings, move it, cancel it — with
-axe-core (WCAG 2.1 A/AA) on every page, no horizontal scrolling at 360 px, the keyboard alone,
-and phone-size screenshots in test-artifacts/screenshots for review.
+The whole flow — log in, find a clinic, accept its terms, book, see it in my bookings, move it,
+cancel it — with axe-core (WCAG 2.1 A/AA) on every page, no horizontal scrolling at 360 px, the
+keyboard alone, and phone-size screenshots in test-artifacts/screenshots for review.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from browser_support import (
@@ -23,8 +24,10 @@ from browser_support import (
     tab_to,
 )
 
+import terms
 from clinic_adapters.simulators.riv_soap import RivSoapSimulator
 from clinic_adapters.simulators.riv_soap.presets import simple_facility
+from clinic_adapters.timezones import utc_now
 from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType
 
 pytestmark = [pytest.mark.once, pytest.mark.timeout(120)]
@@ -33,6 +36,13 @@ EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 FASTING = "Kom fastande: ät och drick inget utom vatten efter klockan 22 kvällen före."
 # The path, not the query: the login page's own URL ends in "?next=/bookings".
 MY_BOOKINGS = re.compile(r"^https?://[^/]+/bookings$")
+
+
+def at(path_pattern: str) -> Any:
+    """Match a URL by its path only: query strings such as ?next=/book/kind must not match."""
+    return lambda url: re.search(path_pattern, urlsplit(url).path) is not None
+
+
 FAST = {"deadline_seconds": 1.5, "failure_threshold": 1, "reset_after_seconds": 60, "read_retries": 0}
 
 
@@ -87,8 +97,16 @@ def soap() -> Iterator[RivSoapSimulator]:
 
 @pytest.fixture
 def region(db, create_clinic) -> dict[str, Any]:
-    """Two built-in-calendar clinics and one whose record system is down."""
+    """Two built-in-calendar clinics (Solna's with terms to accept) and one whose system is down."""
     solna = create_clinic(municipality="Solna")
+    points = {
+        "sv": ["Avboka senast dagen före, annars debiteras besöket."],
+        "en": ["Cancel at the latest the day before, or the visit is charged."],
+        "de": ["Sagen Sie spätestens am Vortag ab, sonst wird der Besuch berechnet."],
+    }
+    version = terms.save_draft(db, solna.hsa_id, "book", points, author_key="anna", now=utc_now())
+    terms.approve(db, version, approver_key="bert", now=utc_now())
+    db.commit()
     sundbyberg = create_clinic(municipality="Sundbyberg")
     dead = _remote_clinic(
         db,
@@ -147,11 +165,15 @@ def test_book_move_and_cancel_in_the_browser(viewport, region, new_page, axe_sou
     page.locator("main a.button[href$='/book']").click()
     _check(page, axe_source, shots, "06-case-type")
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/book/kind"))
-    _check(page, axe_source, shots, "07-kind-of-visit")
+    page.wait_for_url(at(r"/terms/book"))  # the clinic's terms come before the times
+    assert "Avboka senast dagen före" in page.locator("main").inner_text()
+    _check(page, axe_source, shots, "07-terms")
+    page.locator("form[action$='/terms/book'] button[type=submit]").click()
+    page.wait_for_url(at(r"/book/kind"))
+    _check(page, axe_source, shots, "08-kind-of-visit")
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/times"))
-    _check(page, axe_source, shots, "08-day-and-time")
+    page.wait_for_url(at(r"/times"))
+    _check(page, axe_source, shots, "09-day-and-time")
     days = page.locator("a.day")
     days.nth(3).click()  # JavaScript swaps the day in place and announces it
     page.wait_for_url(re.compile(r"day="))
@@ -161,14 +183,14 @@ def test_book_move_and_cancel_in_the_browser(viewport, region, new_page, axe_sou
     first_label = page.locator("ul.times label").first.inner_text()
     first_time.check()
     page.locator("#times button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/confirm"))
-    _check(page, axe_source, shots, "09-confirm")
+    page.wait_for_url(at(r"/confirm"))
+    _check(page, axe_source, shots, "10-confirm")
     page.locator("form.confirm-form button[type=submit]").click()
     page.wait_for_url(re.compile(r"confirmed=1"))
     assert page.locator("p.notice[role=status]").is_visible()
     assert first_label.split()[0] in page.locator("dl.summary").inner_text()
     assert page.locator("p.deadline").inner_text()  # the cancellation deadline is shown
-    _check(page, axe_source, shots, "10-confirmation")
+    _check(page, axe_source, shots, "11-confirmation")
 
     # The calendar file, in the clinic's zone.
     ics = page.request.get(page.locator("a[href$='calendar.ics']").get_attribute("href"))
@@ -178,28 +200,28 @@ def test_book_move_and_cancel_in_the_browser(viewport, region, new_page, axe_sou
     # My bookings → move to another time.
     page.locator("nav a[href='/bookings']").click()
     assert page.locator("ul.cards li.card").count() == 1
-    _check(page, axe_source, shots, "11-my-bookings")
+    _check(page, axe_source, shots, "12-my-bookings")
     page.locator("a[href$='/rebook']").click()
-    page.wait_for_url(re.compile(r"/rebook"))
-    _check(page, axe_source, shots, "12-move-choose-time")
+    page.wait_for_url(at(r"/rebook"))
+    _check(page, axe_source, shots, "13-move-choose-time")
     page.locator("a.day").nth(4).click()  # past the cancellation deadline of 24 hours
     page.wait_for_url(re.compile(r"day="))
     page.locator("input[name=slot]").nth(1).check()
     page.locator("#times button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/rebook/confirm"))
-    _check(page, axe_source, shots, "13-move-confirm")
+    page.wait_for_url(at(r"/rebook/confirm"))
+    _check(page, axe_source, shots, "14-move-confirm")
     page.locator("form.confirm-form button[type=submit]").click()
     page.wait_for_url(re.compile(r"moved=1"))
     assert page.locator("p.notice[role=status]").is_visible()
 
     # Cancel, with a confirmation step.
     page.locator("a[href$='/cancel']").click()
-    _check(page, axe_source, shots, "14-cancel")
+    _check(page, axe_source, shots, "15-cancel")
     page.locator("form[action$='/cancel'] button[type=submit]").click()
     page.wait_for_url(re.compile(r"cancelled=1"))
     assert page.locator("ul.cards li.card").count() == 0
     assert page.locator("ul.past li").count() == 1
-    _check(page, axe_source, shots, "15-my-bookings-cancelled")
+    _check(page, axe_source, shots, "16-my-bookings-cancelled")
 
 
 def test_first_free_times_name_the_clinic_that_could_not_answer(
@@ -263,7 +285,7 @@ def test_the_booking_flow_works_with_the_keyboard_alone(region, new_page) -> Non
     page.keyboard.press("Enter")  # the skip link lands in main
     tab_to(page, r"^Test")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/dev-login"))
+    page.wait_for_url(at(r"/dev-login"))
     _tab_to_selector(page, "form[action='/dev-login'] button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_url(MY_BOOKINGS)
@@ -272,16 +294,19 @@ def test_the_booking_flow_works_with_the_keyboard_alone(region, new_page) -> Non
     page.goto("/")
     tab_to(page, re.escape(clinic.name))
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/clinics/"))
+    page.wait_for_url(at(r"/clinics/"))
     _tab_to_selector(page, "main a.button[href$='/book']")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/book$"))
+    page.wait_for_url(at(r"/book$"))
     _tab_to_selector(page, "main form button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/book/kind"))
+    page.wait_for_url(at(r"/terms/book"))
+    _tab_to_selector(page, "form[action$='/terms/book'] button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(at(r"/book/kind"))
     _tab_to_selector(page, "main form button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/times"))
+    page.wait_for_url(at(r"/times"))
     _tab_to_selector(page, "a.day:not(.chosen)")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"day="))
@@ -291,7 +316,7 @@ def test_the_booking_flow_works_with_the_keyboard_alone(region, new_page) -> Non
     chosen = page.evaluate("() => document.activeElement.labels[0].innerText")
     _tab_to_selector(page, "#times button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/confirm"))
+    page.wait_for_url(at(r"/confirm"))
     _tab_to_selector(page, "form.confirm-form button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"confirmed=1"))

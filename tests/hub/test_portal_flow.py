@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from booking_helpers import bookable_day
 from icalendar import Calendar
 from portal_support import choose_and_confirm, time_choice
+from web_support import csrf_token
 
-from hub import portal
-from hub.errors import HubError
+import terms
+from clinic_adapters.timezones import utc_now
 from hub.models import CaseType
 
 
@@ -128,34 +130,59 @@ def test_cancel_asks_first(client, login, create_clinic) -> None:
     assert "Ja, avboka tiden" in page and "Nej, behåll bokningen" in page
 
 
-def test_booking_that_needs_terms_goes_to_the_terms_page_keeping_the_time(
-    client, login, create_clinic, monkeypatch
+def _approved_terms(db, clinic) -> None:
+    points = {
+        "sv": ["Avboka senast dagen före."],
+        "en": ["Cancel at the latest the day before."],
+        "de": ["Absagen spätestens am Vortag."],
+    }
+    version = terms.save_draft(db, clinic.hsa_id, "book", points, author_key="anna", now=utc_now())
+    terms.approve(db, version, approver_key="bert", now=utc_now())
+    db.commit()
+
+
+def test_terms_come_after_the_case_type_and_lead_on_to_the_kind_of_visit(
+    client, db, login, create_clinic
 ) -> None:
-    class TermsNotAccepted(HubError):
-        status = 409
-        code = "terms_not_accepted"
+    clinic = create_clinic()
+    _approved_terms(db, clinic)
+    login(client)
+    chosen = client.get(f"/clinics/{clinic.hsa_id}/book?case_type=book")
+    terms_page = chosen.headers["Location"]
+    assert terms_page.startswith(f"/clinics/{clinic.hsa_id}/terms/book?next=")
+    page = client.get(terms_page, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Cancel at the latest the day before." in page
+    accepted = client.post(
+        f"/clinics/{clinic.hsa_id}/terms/book",
+        data={
+            "version": "1",
+            "next": f"/clinics/{clinic.hsa_id}/book/kind",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert accepted.headers["Location"] == f"/clinics/{clinic.hsa_id}/book/kind"
+    again = client.get(f"/clinics/{clinic.hsa_id}/book?case_type=book")
+    assert again.headers["Location"] == f"/clinics/{clinic.hsa_id}/book/kind"  # accepted once is enough
+    _book(client, clinic)
 
-    def refuse(*args, **kwargs):
-        raise TermsNotAccepted()
 
-    seen = {}
-
-    def terms_url(clinic, case_type, next_url):
-        seen["next"] = next_url
-        return f"/terms/{clinic.hsa_id}/{case_type}"
-
+def test_booking_before_accepting_the_terms_goes_to_them_keeping_the_chosen_time(
+    client, db, login, create_clinic
+) -> None:
     clinic = create_clinic()
     login(client)
     day = bookable_day()
     action, fields = choose_and_confirm(
         client, f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK&from={day}&day={day}"
     )
-    monkeypatch.setattr(portal.ops, "book", refuse)
-    monkeypatch.setattr(portal, "_terms_url", terms_url)
+    _approved_terms(db, clinic)  # approved while the citizen was choosing
     response = client.post(action, data=fields)
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"/terms/{clinic.hsa_id}/book"
-    assert seen["next"].startswith(f"/clinics/{clinic.hsa_id}/confirm?") and "slot=" in seen["next"]
+    assert response.status_code == 303
+    target = urlsplit(response.headers["Location"])
+    assert target.path == f"/clinics/{clinic.hsa_id}/terms/book"
+    back = parse_qs(target.query)["next"][0]
+    assert back.startswith(f"/clinics/{clinic.hsa_id}/confirm?") and f"slot={fields['slot_id']}" in back
+    assert "Du har inga kommande bokningar." in client.get("/bookings").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/", "/search", "/bookings"])

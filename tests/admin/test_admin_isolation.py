@@ -70,9 +70,14 @@ def test_staff_without_login_or_with_a_citizen_session_get_nothing(
 ) -> None:
     clinic = create_clinic()
     anonymous = admin_app.test_client()
-    assert anonymous.get(f"/admin/clinics/{clinic.hsa_id}/day-list").status_code == 401
+    page = f"/admin/clinics/{clinic.hsa_id}/day-list"
+    answer = anonymous.get(page)
+    assert answer.status_code == 303  # to the staff e-ID login, and back afterwards
+    assert answer.headers["Location"].startswith("/identity/staff/login?next=")
+    assert anonymous.get(page, headers={"Accept": "application/json"}).status_code == 401
     citizen = citizen_client()
-    assert citizen.get(f"/admin/clinics/{clinic.hsa_id}/day-list").status_code in {401, 403}
+    assert citizen.get(page).status_code in {303, 403}
+    assert "Tolvan" not in citizen.get(page, follow_redirects=True).get_data(as_text=True)
 
 
 def test_an_object_of_clinic_b_is_not_found_through_clinic_a(

@@ -314,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with rush_setup.database(app).session_scope() as db:
         rush_setup.create_campaign_clinic(db, args.capacity)
     citizen_ids = rush_setup.create_citizens(app, args.citizens)
-    rush_setup.accept_terms_not_required(app, rush_setup.CLINIC_HSA_ID, citizen_ids)
+    rush_setup.accept_campaign_terms(app, rush_setup.CLINIC_HSA_ID, citizen_ids)
     cookies = rush_setup.session_cookies(app, citizen_ids)
     warm_slots = max(1, min(args.warmup, args.citizens) // per_slot)
     slot_users = 1 + (args.lean and not args.soak_minutes)  # contenders that book hub slots

@@ -2,10 +2,11 @@
 
 It answers ``POST /api/v1/bookings`` for a standalone-calendar clinic with the hub's cookie, body,
 tables and answers (201 new, 200 repeat, 409 taken), to measure what the fixes proposed in
-bench/README.md would buy: clinic and calendar settings from a per-process cache, and the booking
-itself in three statements (one check, one seat upsert, one insert of booking + calendar booking +
-audit line) instead of ~25 ORM round trips. Left out, so not a drop-in: translated messages, the
-``booking_changed`` listeners (notification outbox), remote record systems and their fallback.
+bench/README.md would buy: clinic, calendar and terms settings from a per-process cache, and the
+booking itself in three statements (one check of key, terms acceptance and "already booked"; one
+seat upsert; one insert of booking + calendar booking + audit line) instead of ~25 ORM round trips.
+Left out, so not a drop-in: translated messages, the ``booking_changed`` listeners (notification
+outbox), remote record systems and their fallback.
 Served as ``lean_booking_app:create_app()`` with ``HUB_SECRET_KEY`` and ``BENCH_LEAN_DATABASE_URL``.
 """
 
@@ -41,6 +42,7 @@ class ClinicSettings:
     timezone: str
     bookable: bool  # case type "book" enabled
     visible: frozenset[str]  # slot type codes shown to citizens
+    terms_version: int | None  # the approved booking terms citizens must have accepted
     calendar_id: int
     min_notice: timedelta
     horizon: timedelta
@@ -84,13 +86,21 @@ def _load(conn: Connection, hsa_id: str) -> ClinicSettings | None:
             )
         )  # fmt: skip
     closed = conn.execute(text("SELECT day FROM sc_closed_date WHERE calendar_id = :c"), {"c": calendar.id})
+    terms_version = conn.execute(
+        text(
+            "SELECT id FROM terms_version WHERE clinic_key = :h AND case_type = 'book' "
+            "AND approved_at IS NOT NULL ORDER BY number DESC LIMIT 1"
+        ),
+        {"h": hsa_id},
+    ).scalar_one_or_none()
     absences = conn.execute(
         text("SELECT starts_at, ends_at, practitioner_id FROM sc_closure WHERE calendar_id = :c"),
         {"c": calendar.id},
     )
     return ClinicSettings(
         clinic.id, clinic.hsa_id, clinic.name, clinic.timezone, enabled is not None, frozenset(visible),
-        calendar.id, timedelta(minutes=calendar.min_notice_minutes), timedelta(days=calendar.horizon_days),
+        terms_version, calendar.id, timedelta(minutes=calendar.min_notice_minutes),
+        timedelta(days=calendar.horizon_days),
         slot_types, windows, list(closed.scalars()),
         [Absence(a.starts_at.replace(tzinfo=UTC), a.ends_at.replace(tzinfo=UTC), a.practitioner_id)
          for a in absences],
@@ -114,10 +124,13 @@ class SettingsCache:
         return value
 
 
-# The earlier answer to this key, and whether the citizen already holds this time: one round trip.
+# The earlier answer to this key, whether the citizen accepted the current terms, and whether
+# they already hold this time: one round trip.
 CHECK = text("""
 SELECT (SELECT row_to_json(b) FROM (SELECT id, clinic_id, slot_id, status FROM booking
                                     WHERE citizen_id = :citizen AND idempotency_key = :key) b) AS earlier,
+       CAST(:terms AS integer) IS NULL OR EXISTS (
+           SELECT 1 FROM terms_acceptance WHERE version_id = :terms AND citizen_ref = :citizen) AS accepted,
        EXISTS (SELECT 1 FROM sc_booking WHERE calendar_id = :calendar AND slot_type_id = :slot_type
                AND starts_at = :start AND subject_ref = :citizen AND status = 'booked') AS already
 """)
@@ -214,15 +227,17 @@ def create_app() -> Flask:
             "start": _naive(candidate.start), "end": _naive(candidate.end),
             "resource": candidate.resource_key, "capacity": candidate.capacity, "clinic": clinic.clinic_id,
             "slot_id": slot_id, "code": kind["code"], "practitioner": candidate.practitioner_id,
-            "now": _naive(now),
+            "now": _naive(now), "terms": clinic.terms_version,
             "booking": str(uuid.uuid4()), "calendar_booking": str(uuid.uuid4()),
         }  # fmt: skip
         with engine.connect() as conn:  # closing without commit rolls back
-            earlier, already = conn.execute(CHECK, values).one()
+            earlier, accepted, already = conn.execute(CHECK, values).one()
             if earlier is not None:
                 if earlier["clinic_id"] != clinic.clinic_id or earlier["slot_id"] != slot_id:
                     return _error(409, "conflict", "This request was already used for another booking.")
                 return jsonify(id=earlier["id"], status=earlier["status"], slot_id=slot_id), 200
+            if not accepted:
+                return _error(409, "terms_not_accepted", "Please read and accept the clinic's terms first.")
             if already:
                 return _error(422, "not_allowed", "You already have this time.")
             values["seat"] = conn.execute(TAKE_SEAT, values).scalar_one_or_none()

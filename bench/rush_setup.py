@@ -14,6 +14,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
+from clinic_adapters.timezones import utc_now
 from hub import create_app
 from hub.citizens import Identity, lookup_key, seal
 from hub.db import database
@@ -146,13 +147,26 @@ def session_cookies(app: Flask, citizen_ids: Sequence[str]) -> list[str]:
     return [serializer.dumps({"citizen_id": c, "login_method": "dev"}) for c in citizen_ids]
 
 
-# Called once per run after the citizens exist: the place to record each citizen's acceptance of
-# the campaign's current terms text once the hub asks for it before booking (another issue).
+# Called once per run after the citizens exist, so that the hub's terms gate runs its full check
+# (current approved version + this citizen's acceptance) on every booking attempt.
 TermsHook = Callable[[Flask, str, Sequence[str]], None]
 
 
-def accept_terms_not_required(app: Flask, clinic_hsa_id: str, citizen_ids: Sequence[str]) -> None:
-    """The hub does not check terms before booking yet, so there is nothing to accept."""
+def accept_campaign_terms(app: Flask, clinic_hsa_id: str, citizen_ids: Sequence[str]) -> None:
+    """Give the clinic approved booking terms (written and approved by two people, as the admin
+    pages require) and record every citizen's acceptance of them, in one bulk insert."""
+    import terms
+
+    now = utc_now()
+    text = {
+        language: ["Jag har läst informationen om vaccinationen (benchmark)."] for language in terms.LANGUAGES
+    }
+    with app.app_context(), database(app).session_scope() as db:
+        version = terms.save_draft(db, clinic_hsa_id, CaseType.BOOK, text, author_key="bench-author", now=now)
+        terms.approve(db, version, approver_key="bench-approver", now=now)
+        rows = [{"version_id": version.id, "citizen_ref": c, "accepted_at": now} for c in citizen_ids]
+        for start in range(0, len(rows), 5000):
+            db.execute(insert(terms.Acceptance), rows[start : start + 5000])
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,7 +215,6 @@ def day_list(hsa_id: str) -> str:
         earlier=first - timedelta(days=query["days"]),
         later=first + timedelta(days=query["days"]),
         now=utc_now(),
-        printable=request.args.get("print") == "1",
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, redirect, url_for
+from flask import Flask, Response, current_app, redirect, url_for
 
 from hub import db
 from hub.audit import record
@@ -28,7 +28,16 @@ def on_login(subject: VerifiedSubject) -> Response:
             loa=subject.loa,
         )
         return redirect(return_to() or url_for("portal.my_bookings"))
-    return redirect(return_to() or url_for("portal.index"))
+    return redirect(return_to() or url_for("admin.home"))
+
+
+def citizen_login_available() -> bool:
+    """Whether any configured identity provider logs in citizens (not only staff)."""
+    service = current_app.extensions.get("identity")
+    if service is None:
+        return False
+    providers = (*service.settings.saml_idps, *service.settings.oidc_providers)
+    return any(p.audience == Audience.CITIZEN for p in providers)
 
 
 def init_app(app: Flask) -> None:

@@ -56,16 +56,19 @@ def demo(host: str, port: int) -> None:
     from waitress import serve
 
     from hub import demo_record_systems
+    from hub.admin.demo_seed import seed_demo_terms
     from hub.booking.sync import sync_due
     from hub.db import database
-    from hub.demo import seed
+    from hub.demo import CLINICS, seed
     from hub.migrate import upgrade
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     upgrade(app.config["DATABASE_URL"])
     systems = demo_record_systems.start()
     with database().session_scope() as db:
-        seed(db)
+        if seed(db):
+            # One clinic asks citizens to accept its terms before booking, to show that step.
+            seed_demo_terms(db, CLINICS[0][0])
         demo_record_systems.connect(db, systems)
     click.echo(f"Demo record systems: RIV-TA SOAP at {systems.soap.url}, FHIR at {systems.fhir.base_url}")
 
@@ -84,7 +87,10 @@ def demo(host: str, port: int) -> None:
     notifier = Worker(app, senders_for(app))
     threading.Thread(target=notifier.run_forever, args=(10.0,), name="demo-notifier", daemon=True).start()
     click.echo(f"Text messages of the demo go to {app.config.get('SMS_OUTBOX_FILE') or app.instance_path}")
-    click.echo(f"The hub is running at http://{host}:{port}/ (test login: http://{host}:{port}/dev-login)")
+    click.echo(
+        f"The hub is running at http://{host}:{port}/ (test login: http://{host}:{port}/dev-login, "
+        f"staff test login: http://{host}:{port}/admin/dev-login)"
+    )
     try:
         serve(app, host=host, port=port, threads=16)
     finally:

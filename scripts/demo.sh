@@ -9,4 +9,5 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export HUB_INSTANCE_PATH=${HUB_INSTANCE_PATH:-$PWD/instance}
 export HUB_SECRET_KEY=${HUB_SECRET_KEY:-dev}   # a demo key; production refuses it
 export HUB_DEV_LOGIN=${HUB_DEV_LOGIN:-1}         # the labelled test login; production refuses it
+export HUB_DEV_STAFF_LOGIN=${HUB_DEV_STAFF_LOGIN:-1}  # the labelled staff test login at /admin/dev-login
 exec .venv/bin/hub demo "$@"

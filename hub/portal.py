@@ -39,6 +39,7 @@ from hub.booking import search
 from hub.booking.schemas import BookingRequest, FederatedQuery, RebookRequest
 from hub.calendar_file import booking_calendar
 from hub.change_rules import change_rules
+from hub.eid import citizen_login_available
 from hub.errors import HubError, NotLoggedIn, ValidationFailed
 from hub.i18n import current_language
 from hub.models import Booking, CaseType, Clinic, ClinicSlotType
@@ -108,7 +109,7 @@ def _page_globals() -> dict[str, Any]:
     return {
         "citizen": current_citizen(),
         "dev_login": current_app.config.get("DEV_LOGIN"),
-        "eid_login": "identity" in current_app.extensions,
+        "eid_login": citizen_login_available(),
         "eid_providers": _eid_providers,
         "back_url": _local_back_url,
         "case_type_names": CASE_TYPE_NAMES,

@@ -194,3 +194,33 @@ def test_pages_carry_a_strict_content_security_policy(client, path) -> None:
 def test_error_pages_offer_a_way_forward(client) -> None:
     page = client.get("/no-such-page", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "What you can do" in page and "Back to the start page" in page
+
+
+def test_a_record_system_that_is_down_gets_a_friendly_page_with_ways_forward(client, db) -> None:
+    from hub.models import Clinic, ClinicCaseType, ClinicSlotType
+
+    clinic = Clinic(
+        hsa_id="SE2321000016-DOWN",
+        name="Nedlagda vårdcentralen",
+        municipality="Solna",
+        connection="riv-crm-scheduling",
+        connection_config={
+            "endpoint": "http://127.0.0.1:9/dead",
+            "connect_timeout": 0.5,
+            "read_timeout": 0.5,
+            "resilience": {"deadline_seconds": 1.0, "failure_threshold": 1, "read_retries": 0},
+        },
+    )
+    db.add(clinic)
+    db.flush()
+    db.add(ClinicCaseType(clinic_id=clinic.id, case_type=CaseType.BOOK, enabled=True))
+    db.add(ClinicSlotType(clinic_id=clinic.id, code="LAKARBESOK", visible=True, names={"sv": "Läkarbesök"}))
+    db.commit()
+    page = client.get(
+        f"/clinics/{clinic.hsa_id}/times?slot_type=LAKARBESOK", headers={"Accept-Language": "de"}
+    )
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert "Buchungssystem der Praxis antwortet gerade nicht" in text
+    assert "Erneut versuchen" in text and "Zurück zur Startseite" in text
+    assert "Traceback" not in text and "127.0.0.1:9" not in text

@@ -277,6 +277,12 @@ def test_record_system_message_profile_and_errors_pass_axe(
     _check(page, axe_source, None, None)
     page.goto("/no-such-page")
     _check(page, axe_source, screenshot_dir, "32-not-found")
+    page.goto("/")
+    page.select_option("#lang", "en")
+    page.locator("form.language button[type=submit]").click()
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Book, move or cancel a visit"
     for language in ("en", "de"):
         other = new_page(PHONE, locale=language)
         other.goto(f"/clinics/{clinic.hsa_id}")

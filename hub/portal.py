@@ -9,9 +9,6 @@ be bookmarked, reloaded or reached again after logging in; only the confirm page
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, timedelta
-from itertools import groupby
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,9 +27,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 import terms
-from clinic_adapters import Slot
-from clinic_adapters.timezones import to_local, utc_now
-from hub import db
+from clinic_adapters.timezones import utc_now
+from hub import day_picker, db
 from hub.auth import current_citizen, log_out, require_citizen
 from hub.booking import operations as ops
 from hub.booking import search
@@ -40,7 +36,7 @@ from hub.booking.schemas import BookingRequest, FederatedQuery, RebookRequest
 from hub.calendar_file import booking_calendar
 from hub.change_rules import change_rules
 from hub.eid import citizen_login_available
-from hub.errors import HubError, NotLoggedIn, ValidationFailed
+from hub.errors import HubError, NotLoggedIn
 from hub.i18n import current_language
 from hub.models import Booking, CaseType, Clinic, ClinicSlotType
 from hub.schemas import parse
@@ -210,58 +206,6 @@ def choose_slot_type(hsa_id: str) -> str:
     return render_template("book_slot_type.html", clinic=found, slot_types=ops.shown_slot_types(found))
 
 
-@dataclass(frozen=True)
-class DayChoice:
-    day: date
-    count: int
-
-
-def _parse_day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _picker_context(clinic: Clinic, slot_type_code: str) -> dict[str, Any]:
-    """Free times of a window of days, and the day whose times are shown (GET args: from, day)."""
-    today = to_local(utc_now(), clinic.timezone).date()
-    span = int(current_app.config["SLOT_SEARCH_DAYS"])
-    problems: dict[str, list[Any]] = {}
-    first = _parse_day(request.args.get("from"))
-    if request.args.get("from") and first is None:
-        problems["from"] = [_l("Not a valid date. Use the form YYYY-MM-DD.")]
-    elif first is not None and first < today:
-        problems["from"] = [_l("The first day cannot be in the past.")]
-    if problems or first is None:
-        first = today
-    last = first + timedelta(days=span - 1)
-    listing = ops.free_slots(clinic, slot_type_code, first, last)
-    by_day: dict[date, list[Slot]] = {
-        day: list(group)
-        for day, group in groupby(listing.slots, key=lambda s: to_local(s.start, clinic.timezone).date())
-    }
-    days = [DayChoice(first + timedelta(days=n), 0) for n in range(span)]
-    days = [DayChoice(d.day, len(by_day.get(d.day, []))) for d in days]
-    chosen = _parse_day(request.args.get("day"))
-    if chosen not in by_day:
-        chosen = next((d.day for d in days if d.count), None)
-    earlier = max(today, first - timedelta(days=span)) if first > today else None
-    return {
-        "days": days,
-        "chosen_day": chosen,
-        "slots": by_day.get(chosen, []) if chosen else [],
-        "first_day": first,
-        "last_day": last,
-        "earlier_from": earlier,
-        "later_from": first + timedelta(days=span),
-        "source": listing.source,
-        "from_errors": problems,
-        "choose_error": _l("Choose a time.") if request.args.get("missing") else None,
-        "taken": bool(request.args.get("taken")),
-    }
-
-
 @blueprint.get("/clinics/<hsa_id>/times")
 def times(hsa_id: str) -> str:
     found = ops.get_clinic(db.session(), hsa_id)
@@ -272,30 +216,20 @@ def times(hsa_id: str) -> str:
         slot_type=slot_type,
         confirm_url=url_for("portal.confirm", hsa_id=found.hsa_id),
         picker_url=url_for("portal.times", hsa_id=found.hsa_id),
-        **_picker_context(found, slot_type.code),
+        **day_picker.page_context(found, slot_type.code, request.args),
     )
-
-
-def _find_slot(clinic: Clinic, slot_type_code: str, day: date | None, slot_id: str) -> Slot | None:
-    if day is None or not slot_id:
-        return None
-    try:
-        listing = ops.free_slots(clinic, slot_type_code, day, day)
-    except ValidationFailed:
-        return None  # a day in the past or beyond reach: the time is not bookable any more
-    return next((s for s in listing.slots if s.id == slot_id), None)
 
 
 @blueprint.get("/clinics/<hsa_id>/confirm")
 def confirm(hsa_id: str) -> str | Response:
     found = ops.get_clinic(db.session(), hsa_id)
     slot_type = ops.shown_slot_type(found, request.args.get("slot_type", ""))
-    day = _parse_day(request.args.get("day"))
+    day = day_picker.parse_day(request.args.get("day"))
     back = {"hsa_id": found.hsa_id, "slot_type": slot_type.code, "day": day.isoformat() if day else None}
     slot_id = request.args.get("slot", "")
     if not slot_id:
         return redirect(url_for("portal.times", **back, missing=1))
-    slot = _find_slot(found, slot_type.code, day, slot_id)
+    slot = day_picker.find_slot(found, slot_type.code, day, slot_id)
     if slot is None:
         return redirect(url_for("portal.times", **back, taken=1))
     return render_template(
@@ -416,7 +350,7 @@ def rebook_times(booking_id: str) -> str:
         rebooking=found,
         confirm_url=url_for("portal.rebook_confirm", booking_id=found.id),
         picker_url=url_for("portal.rebook_times", booking_id=found.id),
-        **_picker_context(found.clinic, slot_type.code),
+        **day_picker.page_context(found.clinic, slot_type.code, request.args),
     )
 
 
@@ -425,12 +359,12 @@ def rebook_confirm(booking_id: str) -> str | Response:
     citizen = require_citizen()
     found = ops.own_booking(db.session(), citizen, booking_id)
     slot_type = ops.shown_slot_type(found.clinic, found.slot_type_code or "")
-    day = _parse_day(request.args.get("day"))
+    day = day_picker.parse_day(request.args.get("day"))
     back = {"booking_id": found.id, "day": day.isoformat() if day else None}
     slot_id = request.args.get("slot", "")
     if not slot_id:
         return redirect(url_for("portal.rebook_times", **back, missing=1))
-    slot = _find_slot(found.clinic, slot_type.code, day, slot_id)
+    slot = day_picker.find_slot(found.clinic, slot_type.code, day, slot_id)
     if slot is None:
         return redirect(url_for("portal.rebook_times", **back, taken=1))
     return render_template(

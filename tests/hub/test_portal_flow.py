@@ -224,3 +224,29 @@ def test_a_record_system_that_is_down_gets_a_friendly_page_with_ways_forward(cli
     assert "Buchungssystem der Praxis antwortet gerade nicht" in text
     assert "Erneut versuchen" in text and "Zurück zur Startseite" in text
     assert "Traceback" not in text and "127.0.0.1:9" not in text
+
+
+def test_first_free_times_say_for_every_clinic_how_it_answered(client, create_clinic, monkeypatch) -> None:
+    from datetime import UTC, datetime
+
+    from clinic_adapters import Slot
+    from hub import portal
+    from hub.booking.search import ClinicAnswer, ClinicStatus, FederatedResult
+
+    clinics = [create_clinic() for _ in range(4)]
+    start = datetime.combine(bookable_day(), time(8), tzinfo=UTC)
+    slot = Slot("s-1", clinics[0].hsa_id, "LAKARBESOK", start, start + timedelta(minutes=20))
+    statuses = [ClinicStatus.OK, ClinicStatus.FALLBACK, ClinicStatus.SLOW, ClinicStatus.UNAVAILABLE]
+    answers = [
+        ClinicAnswer(c, s, [slot] if s in {ClinicStatus.OK, ClinicStatus.FALLBACK} else [])
+        for c, s in zip(clinics, statuses, strict=True)
+    ]
+    result = FederatedResult("LAKARBESOK", answers, 0.1)
+    monkeypatch.setattr(portal.search, "first_free_times", lambda *args, **kwargs: result)
+    page = client.get("/search?slot_type=LAKARBESOK", headers={"Accept-Language": "en"})
+    page = page.get_data(as_text=True)
+    for clinic in clinics:
+        assert clinic.name in page  # never a silently shorter list
+    assert "these are times from its reserve calendar" in page
+    assert "did not answer in time" in page and "is not answering right now" in page
+    assert "4 clinics asked." in page and "2 clinics could not answer." in page

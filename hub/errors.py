@@ -134,7 +134,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(adapter_errors.AdapterError)
     def _adapter_error(error: adapter_errors.AdapterError) -> Response:
-        log.warning("timebook error: %s", type(error).__name__)
+        # A taken or refused time is the citizen's ordinary answer; only outages are warnings.
+        level = logging.WARNING if isinstance(error, adapter_errors.Unavailable) else logging.DEBUG
+        log.log(level, "timebook error: %s", type(error).__name__)
         return _hub_error(from_adapter_error(error))
 
     @app.errorhandler(CSRFError)

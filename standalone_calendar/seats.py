@@ -1,9 +1,10 @@
 """Take and give back seats with single conditional statements, so capacity holds under races.
 
-Taking a seat is ``INSERT … ON CONFLICT DO NOTHING`` (the row may not exist yet) followed by
-``UPDATE … SET booked = booked + 1 WHERE booked < capacity``. PostgreSQL re-checks the condition
-after waiting for a concurrent writer's row lock; SQLite runs one writer at a time. A check
-constraint (``booked <= capacity``) backs both.
+Taking a seat is one ``INSERT … ON CONFLICT DO UPDATE SET booked = booked + 1 WHERE booked <
+capacity RETURNING id``: the first booking of a time creates its row, later ones count up while a
+seat is left, and a full time returns no row. PostgreSQL re-checks the condition after waiting for
+a concurrent writer's row lock; SQLite runs one writer at a time. A check constraint
+(``booked <= capacity``) backs both.
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from sqlalchemy.orm import Session
 
 from standalone_calendar.models import SeatCount
 
-
-def _insert_ignoring_duplicates(session: Session, values: dict[str, object]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(SeatCount).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(SeatCount).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database: {dialect}")
-    session.execute(stmt)
+TIME_KEY = ("calendar_id", "slot_type_id", "starts_at", "resource_key")
 
 
 def take_seat(
@@ -38,32 +30,26 @@ def take_seat(
     capacity: int,
 ) -> int | None:
     """Take one seat of a time; return the seat-count row id, or ``None`` when it is full."""
-    _insert_ignoring_duplicates(
-        session,
-        {
-            "calendar_id": calendar_id,
-            "slot_type_id": slot_type_id,
-            "starts_at": starts_at,
-            "resource_key": resource_key,
-            "capacity": capacity,
-            "booked": 0,
-        },
-    )
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    values = {
+        "calendar_id": calendar_id,
+        "slot_type_id": slot_type_id,
+        "starts_at": starts_at,
+        "resource_key": resource_key,
+        "capacity": capacity,
+        "booked": 1,
+    }
+    stmt = insert(SeatCount).values(**values)
     # The rule's current capacity wins over the one remembered at the first booking.
-    result = session.execute(
-        update(SeatCount)
-        .where(
-            SeatCount.calendar_id == calendar_id,
-            SeatCount.slot_type_id == slot_type_id,
-            SeatCount.starts_at == starts_at,
-            SeatCount.resource_key == resource_key,
-            SeatCount.booked < capacity,
-        )
-        .values(booked=SeatCount.booked + 1, capacity=capacity)
-        .returning(SeatCount.id)
-        .execution_options(synchronize_session=False)
-    )
-    return result.scalar_one_or_none()
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(TIME_KEY),
+        set_={"booked": SeatCount.booked + 1, "capacity": stmt.excluded.capacity},
+        where=SeatCount.booked < stmt.excluded.capacity,
+    ).returning(SeatCount.id)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def give_back_seat(session: Session, seat_count_id: int) -> None:

@@ -33,16 +33,9 @@ from clinic_adapters import (
 )
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from standalone_calendar import seats
-from standalone_calendar.generation import Absence, Candidate, Window, generate
-from standalone_calendar.models import (
-    Calendar,
-    CalendarBooking,
-    ClosedDate,
-    Closure,
-    OpeningRule,
-    Practitioner,
-    SlotType,
-)
+from standalone_calendar.generation import Candidate
+from standalone_calendar.models import Calendar, CalendarBooking, Practitioner, SlotType
+from standalone_calendar.timetable import times_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,41 +101,7 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         end: datetime,
         practitioner_id: int | None = None,
     ) -> list[Candidate]:
-        rules = self.db.scalars(select(OpeningRule).where(OpeningRule.slot_type_id == slot_type.id)).all()
-        windows = [
-            Window(
-                weekday=r.weekday,
-                start=r.start_time,
-                end=r.end_time,
-                duration_minutes=slot_type.duration_minutes,
-                capacity=r.capacity or slot_type.capacity,
-                practitioner_id=r.practitioner_id,
-                room=r.room,
-                valid_from=r.valid_from,
-                valid_until=r.valid_until,
-            )
-            for r in rules
-            if practitioner_id is None or r.practitioner_id == practitioner_id
-        ]
-        margin = timedelta(days=1)
-        closures = self.db.scalars(
-            select(Closure).where(
-                Closure.calendar_id == calendar.id,
-                Closure.ends_at > start - margin,
-                Closure.starts_at < end + margin,
-            )
-        ).all()
-        closed_days = self.db.scalars(
-            select(ClosedDate.day).where(ClosedDate.calendar_id == calendar.id)
-        ).all()
-        return generate(
-            windows,
-            calendar.timezone,
-            start,
-            end,
-            closed_days=closed_days,
-            absences=[Absence(c.starts_at, c.ends_at, c.practitioner_id) for c in closures],
-        )
+        return times_between(self.db, calendar, slot_type, start, end, practitioner_id)
 
     def _bookable_from(self, calendar: Calendar) -> datetime:
         return self._clock() + timedelta(minutes=calendar.min_notice_minutes)

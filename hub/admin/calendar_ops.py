@@ -17,7 +17,7 @@ from hub.admin.readiness import calendar_of
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Clinic
 from identity.roles import Actor
-from standalone_calendar.generation import Absence, Candidate, Window, generate
+from standalone_calendar.generation import Candidate
 from standalone_calendar.models import (
     Calendar,
     ClosedDate,
@@ -26,6 +26,7 @@ from standalone_calendar.models import (
     Practitioner,
     SlotType,
 )
+from standalone_calendar.timetable import times_between
 
 
 def ensure_calendar(db: Session, clinic: Clinic) -> Calendar:
@@ -211,30 +212,10 @@ def preview_week(db: Session, clinic: Clinic, any_day: date) -> list[PreviewDay]
         return days
     start, _ = local_day_bounds_utc(monday, calendar.timezone)
     _, end = local_day_bounds_utc(monday + timedelta(days=6), calendar.timezone)
-    closures = db.scalars(select(Closure).where(Closure.calendar_id == calendar.id)).all()
-    absences = [Absence(c.starts_at, c.ends_at, c.practitioner_id) for c in closures]
-    closed = db.scalars(select(ClosedDate.day).where(ClosedDate.calendar_id == calendar.id)).all()
     by_day = {d.day: d for d in days}
     slot_types = db.scalars(select(SlotType).where(SlotType.calendar_id == calendar.id)).all()
     for slot_type in slot_types:
-        rules = db.scalars(select(OpeningRule).where(OpeningRule.slot_type_id == slot_type.id)).all()
-        windows = [
-            Window(
-                weekday=r.weekday,
-                start=r.start_time,
-                end=r.end_time,
-                duration_minutes=slot_type.duration_minutes,
-                capacity=r.capacity or slot_type.capacity,
-                practitioner_id=r.practitioner_id,
-                room=r.room,
-                valid_from=r.valid_from,
-                valid_until=r.valid_until,
-            )
-            for r in rules
-        ]
-        for candidate in generate(
-            windows, calendar.timezone, start, end, closed_days=closed, absences=absences
-        ):
+        for candidate in times_between(db, calendar, slot_type, start, end):
             local_day = _local_day(candidate.start, calendar.timezone)
             if local_day in by_day:
                 by_day[local_day].times.append((slot_type, candidate))

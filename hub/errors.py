@@ -23,7 +23,9 @@ class HubError(Exception):
     default_message = _l("The request could not be handled.")
 
     def __init__(self, message: Any = None, *, fields: dict[str, list[Any]] | None = None) -> None:
-        super().__init__(str(message or self.default_message))
+        # The code, not the message: a lazy message is translated only where it is shown, so the
+        # error can be raised outside a request (jobs, CLI) too.
+        super().__init__(self.code)
         self.message = message or self.default_message
         self.fields = fields or {}
 

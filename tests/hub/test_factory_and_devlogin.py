@@ -86,3 +86,11 @@ def test_no_personal_number_in_the_session_cookie_or_logs(client, login, caplog)
 def test_production_refuses_sms_to_a_local_file(database_url) -> None:
     with pytest.raises(ConfigError, match="SMS"):
         create_app({"HUB_ENV": "production", "SECRET_KEY": "a-real-secret", "DATABASE_URL": database_url})
+
+
+def test_errors_can_be_raised_outside_a_request(app) -> None:
+    from hub.errors import ValidationFailed
+
+    with app.app_context():
+        error = ValidationFailed(fields={"from": ["x"]})
+    assert str(error) == "validation_failed" and error.status == 422

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -34,6 +35,12 @@ class Identity:
 
 def _derive(purpose: bytes) -> bytes:
     secret = (current_app.config.get("DATA_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return _derived_key(secret, purpose)
+
+
+@functools.lru_cache(maxsize=32)
+def _derived_key(secret: bytes, purpose: bytes) -> bytes:
+    """HKDF is deterministic: derive each (secret, purpose) key once per process."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
@@ -43,7 +50,12 @@ def lookup_key(personal_number: str) -> str:
 
 
 def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derive(b"hub citizen identity")))
+    return _fernet_for(_derive(b"hub citizen identity"))
+
+
+@functools.lru_cache(maxsize=32)
+def _fernet_for(key: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(identity: Identity) -> str:

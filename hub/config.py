@@ -18,6 +18,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "HUB_ENV": "development",  # "production" forbids development shortcuts
         "SECRET_KEY": None,
         "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "hub.sqlite3"),
+        # Connections each worker process keeps open (PostgreSQL); at least its threads.
+        "DATABASE_POOL_SIZE": 20,
         "DEV_LOGIN": False,
         # The labelled staff test login (admin pages); configures a staff-only e-ID when none is.
         "DEV_STAFF_LOGIN": False,

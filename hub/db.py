@@ -50,7 +50,8 @@ def make_engine(url: str, **options: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
 
         return engine
-    options.setdefault("pool_size", 10)
+    # At least the threads of a worker, so that connections are kept rather than opened and closed.
+    options.setdefault("pool_size", 20)
     options.setdefault("max_overflow", 50)
     options.setdefault("pool_pre_ping", True)
     return create_engine(url, **options)
@@ -59,8 +60,8 @@ def make_engine(url: str, **options: Any) -> Engine:
 class Database:
     """The app's engine and session factory."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, **options: Any) -> None:
+        self.engine = make_engine(url, **options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -127,7 +128,11 @@ def declare_write_intent() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["hub.db"] = Database(app.config["DATABASE_URL"])
+    url = app.config["DATABASE_URL"]
+    options: dict[str, Any] = {}
+    if app.config.get("DATABASE_POOL_SIZE") is not None and not url.startswith("sqlite"):
+        options["pool_size"] = int(app.config["DATABASE_POOL_SIZE"])
+    app.extensions["hub.db"] = Database(url, **options)
     app.before_request(declare_write_intent)
     app.after_request(commit_or_rollback)
     app.teardown_appcontext(close_session)

@@ -6,7 +6,7 @@ Kept apart from :mod:`hub.terms_flow` so that booking operations can import it w
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 import terms
@@ -33,14 +33,26 @@ class TermsChanged(Conflict):
 
 
 def require_terms_accepted(db: Session, citizen: Citizen, clinic: Clinic, case_type: CaseType) -> None:
-    """Pass when the clinic has no approved terms for the case type or the citizen accepted them."""
-    version = terms.current(db, clinic.hsa_id, case_type)
-    if version is None:
-        return
-    accepted = db.scalar(
-        select(terms.Acceptance.id).where(
-            terms.Acceptance.version_id == version.id, terms.Acceptance.citizen_ref == citizen.id
+    """Pass when the clinic has no approved terms for the case type or the citizen accepted them.
+
+    One query: the current version (the latest approved, as :func:`terms.current` finds it) with
+    the citizen's acceptance of it, if any.
+    """
+    version, acceptance = terms.TermsVersion, terms.Acceptance
+    of_citizen = and_(acceptance.version_id == version.id, acceptance.citizen_ref == citizen.id)
+    current = db.execute(
+        select(version.number, acceptance.id)
+        .outerjoin(acceptance, of_citizen)
+        .where(
+            version.clinic_key == clinic.hsa_id.strip().upper(),
+            version.case_type == case_type,
+            version.approved_at.is_not(None),
         )
-    )
+        .order_by(version.number.desc())
+        .limit(1)
+    ).first()
+    if current is None:
+        return
+    number, accepted = current
     if accepted is None:
-        raise TermsNotAccepted(clinic.hsa_id, case_type, version.number)
+        raise TermsNotAccepted(clinic.hsa_id, case_type, number)

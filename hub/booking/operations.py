@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
 
 from clinic_adapters import BookingResult, SeriesRequest, Slot, Unavailable, normalize_hsa_id
 from clinic_adapters.resilience import DeadlineExceeded
@@ -104,7 +104,16 @@ def municipalities(db: Session) -> list[str]:
 
 
 def get_clinic(db: Session, hsa_id: str) -> Clinic:
-    clinic = db.scalar(select(Clinic).where(Clinic.hsa_id == normalize_hsa_id(hsa_id)))
+    # The case types come in the same query: every command checks them.
+    clinic = (
+        db.scalars(
+            select(Clinic)
+            .where(Clinic.hsa_id == normalize_hsa_id(hsa_id))
+            .options(joinedload(Clinic.case_types))
+        )
+        .unique()
+        .one_or_none()
+    )
     if clinic is None or not clinic.active:
         raise NotFound(_l("There is no clinic with that id."))
     return clinic
@@ -216,15 +225,40 @@ def _existing(db: Session, citizen: Citizen, idempotency_key: str) -> Booking | 
     )
 
 
-def _claim_key(db: Session, booking: Booking) -> Booking | None:
-    """Insert the pending booking; return the earlier one if this key was used already."""
-    try:
-        with db.begin_nested():
-            db.add(booking)
-            db.flush()
-    except IntegrityError:
-        return _existing(db, booking.citizen, booking.idempotency_key)
-    return None
+def _claim_key(
+    db: Session, citizen: Citizen, clinic: Clinic, idempotency_key: str, slot_id: str, timebook: str
+) -> Booking | None:
+    """Insert the pending booking in one statement; ``None`` if this key was used already.
+
+    ``ON CONFLICT (citizen_id, idempotency_key) DO NOTHING``: a concurrent request with the same
+    key waits for the first one's transaction and then inserts nothing.
+    """
+    dialect = db.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    stmt = (
+        insert(Booking)
+        .values(
+            citizen_id=citizen.id,
+            clinic_id=clinic.id,
+            idempotency_key=idempotency_key,
+            slot_id=slot_id,
+            timebook=timebook,
+            status=BookingState.PENDING,
+        )
+        .on_conflict_do_nothing(index_elements=["citizen_id", "idempotency_key"])
+        .returning(Booking)
+    )
+    return db.scalars(stmt).one_or_none()
+
+
+def _earlier(db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempotency_key: str) -> Booking:
+    """The booking an earlier request with this key made (or is still making)."""
+    earlier = _existing(db, citizen, idempotency_key)
+    if earlier is None:
+        raise Conflict(_l("This request is already being handled."))
+    return _same_request(earlier, clinic, slot_id)
 
 
 def _apply(booking: Booking, result: BookingResult, timebook_key: str) -> None:
@@ -259,17 +293,9 @@ def book(
     if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):
         raise NotFound(_l("That time or booking does not exist."))
     timebook = standalone() if in_fallback else timebook_for(clinic)
-    booking = Booking(
-        citizen=citizen,
-        clinic=clinic,
-        idempotency_key=idempotency_key,
-        slot_id=slot_id,
-        timebook=timebook.key,
-        status=BookingState.PENDING,
-    )
-    earlier = _claim_key(db, booking)
-    if earlier is not None:
-        return _same_request(earlier, clinic, slot_id), False
+    booking = _claim_key(db, citizen, clinic, idempotency_key, slot_id, timebook.key)
+    if booking is None:
+        return _earlier(db, citizen, clinic, slot_id, idempotency_key), False
     if in_fallback:
         _book_in_fallback(db, citizen, clinic, booking, slot_id.removeprefix(FALLBACK_PREFIX))
     elif timebook.capabilities.transactional:
@@ -349,13 +375,12 @@ def book_series(
     timebook = timebook_for(clinic)
     if not timebook.capabilities.series_booking:
         raise NotAllowed(_l("The clinic does not offer this online."))
-    bookings = [
-        Booking(citizen=citizen, clinic=clinic, idempotency_key=k, slot_id=s, timebook=timebook.key)
-        for k, s in zip(keys, slot_ids, strict=True)
-    ]
-    for booking in bookings:
-        if _claim_key(db, booking) is not None:
+    bookings = []
+    for key, slot_id in zip(keys, slot_ids, strict=True):
+        booking = _claim_key(db, citizen, clinic, key, slot_id, timebook.key)
+        if booking is None:
             raise Conflict(_l("This request is already being handled."))
+        bookings.append(booking)
     results = timebook.book_series(
         clinic_ref(clinic), SeriesRequest(slot_ids=list(slot_ids)), subject_of(citizen)
     )

@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic_adapters import (
     Booking,
@@ -33,9 +34,9 @@ from clinic_adapters import (
 )
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from standalone_calendar import seats
-from standalone_calendar.generation import Candidate
+from standalone_calendar.generation import Candidate, generate
 from standalone_calendar.models import Calendar, CalendarBooking, Practitioner, SlotType
-from standalone_calendar.timetable import times_between
+from standalone_calendar.timetable import closures_around, times_between, windows_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,20 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         if calendar is None:
             raise NotFound("the clinic has no standalone calendar")
         return calendar
+
+    def _calendar_and_slot_type(self, clinic: ClinicRef, slot_type_id: int) -> tuple[Calendar, SlotType]:
+        """The clinic's calendar and one of its slot types, in one query."""
+        found = self.db.execute(
+            select(Calendar, SlotType)
+            .outerjoin(SlotType, and_(SlotType.calendar_id == Calendar.id, SlotType.id == slot_type_id))
+            .where(Calendar.clinic_hsa_id == normalize_hsa_id(clinic.hsa_id))
+        ).first()
+        if found is None:
+            raise NotFound("the clinic has no standalone calendar")
+        calendar, slot_type = found
+        if slot_type is None:
+            raise NotFound("unknown slot type")
+        return calendar, slot_type
 
     def _slot_type(self, calendar: Calendar, *, code: str | None = None, id: int | None = None) -> SlotType:
         query = select(SlotType).where(SlotType.calendar_id == calendar.id)
@@ -138,11 +153,10 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         rows = self.db.scalars(select(Practitioner).where(Practitioner.calendar_id == calendar.id))
         return {p.id: p for p in rows}
 
-    def _resolve(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, Candidate]:
-        """Find the generated time a slot id names, or say precisely why it cannot be booked."""
-        calendar = self._calendar(clinic)
+    def _bookable_key(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, SlotKey]:
+        """Decode a slot id and check its calendar, slot type and booking window."""
         key = SlotKey.decode(slot_id)
-        slot_type = self._slot_type(calendar, id=key.slot_type_id)
+        calendar, slot_type = self._calendar_and_slot_type(clinic, key.slot_type_id)
         now = self._clock()
         if key.start < now:
             raise NotAllowed("the time has passed")
@@ -150,12 +164,22 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotAllowed("the time is too soon to book")
         if key.start > self._bookable_until(calendar):
             raise NotAllowed("the time is beyond the booking horizon")
-        for candidate in self._candidates(
-            calendar, slot_type, key.start, key.start + timedelta(minutes=1), key.practitioner_id
-        ):
+        return calendar, slot_type, key
+
+    @staticmethod
+    def _named(candidates: Sequence[Candidate], key: SlotKey) -> Candidate:
+        for candidate in candidates:
             if candidate.start == key.start and candidate.practitioner_id == key.practitioner_id:
-                return calendar, slot_type, candidate
+                return candidate
         raise NotFound("no such time")
+
+    def _resolve(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, Candidate]:
+        """Find the generated time a slot id names, or say precisely why it cannot be booked."""
+        calendar, slot_type, key = self._bookable_key(clinic, slot_id)
+        candidates = self._candidates(
+            calendar, slot_type, key.start, key.start + timedelta(minutes=1), key.practitioner_id
+        )
+        return calendar, slot_type, self._named(candidates, key)
 
     def _take(self, calendar: Calendar, slot_type: SlotType, candidate: Candidate) -> int:
         seat_id = seats.take_seat(
@@ -177,20 +201,25 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotFound("no such booking")
         return booking
 
-    def _as_booking(self, clinic: ClinicRef, row: CalendarBooking) -> Booking:
-        calendar = self._calendar(clinic)
+    def _as_booking(
+        self, clinic: ClinicRef, row: CalendarBooking, calendar: Calendar | None = None
+    ) -> Booking:
+        """The contract's view of a calendar booking (``calendar``: the clinic's, when known)."""
+        if calendar is None:
+            calendar = self._calendar(clinic)
         practitioner = row.practitioner
+        slot_type = row.slot_type
         slot = Slot(
             id=SlotKey(row.slot_type_id, row.starts_at, row.practitioner_id).encode(),
             clinic_hsa_id=calendar.clinic_hsa_id,
-            time_type_id=row.slot_type.code,
-            time_type_name=row.slot_type.name,
+            time_type_id=slot_type.code,
+            time_type_name=slot_type.name,
             start=row.starts_at,
             end=row.ends_at,
             performer_id=practitioner.code if practitioner else None,
             performer_name=f"{practitioner.given_name} {practitioner.family_name}" if practitioner else None,
-            cancel_booking_allowed=row.slot_type.cancel_allowed,
-            rebooking_allowed=row.slot_type.rebook_allowed,
+            cancel_booking_allowed=slot_type.cancel_allowed,
+            rebooking_allowed=slot_type.rebook_allowed,
             free=0,
         )
         status = BookingStatus.CANCELLED if row.status == "cancelled" else BookingStatus.BOOKED
@@ -210,8 +239,18 @@ class StandaloneCalendarAdapter(ClinicAdapter):
 
     def _book(
         self, clinic: ClinicRef, slot_id: str, subject: Subject, series_id: str | None = None
-    ) -> CalendarBooking:
-        calendar, slot_type, candidate = self._resolve(clinic, slot_id)
+    ) -> tuple[CalendarBooking, Calendar]:
+        """Book a time; the caller's savepoint undoes the seat when a later check refuses.
+
+        The seat is taken before closures and closed days are read: a full time (most attempts in
+        a rush) is refused after the opening rules alone, and a taken seat of a time that turns
+        out to be closed is given back by the savepoint (``NotFound`` as before).
+        """
+        calendar, slot_type, key = self._bookable_key(clinic, slot_id)
+        start, end = key.start, key.start + timedelta(minutes=1)
+        windows = windows_of(self.db, slot_type, key.practitioner_id)
+        # The time as the opening rules make it (capacity, resource): it exists, or it never will.
+        candidate = self._named(generate(windows, calendar.timezone, start, end), key)
         already = self.db.scalar(
             select(CalendarBooking.id).where(
                 CalendarBooking.calendar_id == calendar.id,
@@ -224,6 +263,11 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         if already is not None:
             raise NotAllowed("you already have this time")
         seat_id = self._take(calendar, slot_type, candidate)
+        closed_days, absences = closures_around(self.db, calendar, start, end)
+        open_times = generate(
+            windows, calendar.timezone, start, end, closed_days=closed_days, absences=absences
+        )
+        candidate = self._named(open_times, key)
         row = CalendarBooking(
             id=str(uuid.uuid4()),
             calendar_id=calendar.id,
@@ -239,7 +283,8 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         )
         self.db.add(row)
         self.db.flush()
-        return row
+        set_committed_value(row, "slot_type", slot_type)  # loaded already: no query for the answer
+        return row, calendar
 
     # -- catalogue -------------------------------------------------------------------------------
 
@@ -305,8 +350,8 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         self, clinic: ClinicRef, slot_id: str, subject: Subject, reason: str | None = None
     ) -> BookingResult:
         with self.db.begin_nested():
-            row = self._book(clinic, slot_id, subject)
-        return BookingResult(booking=self._as_booking(clinic, row))
+            row, calendar = self._book(clinic, slot_id, subject)
+        return BookingResult(booking=self._as_booking(clinic, row, calendar))
 
     def book_series(self, clinic: ClinicRef, series: SeriesRequest, subject: Subject) -> list[BookingResult]:
         slot_ids: Sequence[str] = list(series.slot_ids)
@@ -327,7 +372,7 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         series_id = str(uuid.uuid4())
         with self.db.begin_nested():  # both times or neither
             rows = [self._book(clinic, s, subject, series_id) for s in slot_ids]
-        return [BookingResult(booking=self._as_booking(clinic, r)) for r in rows]
+        return [BookingResult(booking=self._as_booking(clinic, r, c)) for r, c in rows]
 
     def update_booking(
         self, clinic: ClinicRef, booking_id: str, new_slot_id: str, subject: Subject

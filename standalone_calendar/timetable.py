@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,17 +11,10 @@ from standalone_calendar.generation import Absence, Candidate, Window, generate
 from standalone_calendar.models import Calendar, ClosedDate, Closure, OpeningRule, SlotType
 
 
-def times_between(
-    db: Session,
-    calendar: Calendar,
-    slot_type: SlotType,
-    start: datetime,
-    end: datetime,
-    practitioner_id: int | None = None,
-) -> list[Candidate]:
-    """Return the times of a slot type starting in ``[start, end)``, before seats are counted."""
+def windows_of(db: Session, slot_type: SlotType, practitioner_id: int | None = None) -> list[Window]:
+    """Return the opening windows of a slot type (of one practitioner, when given)."""
     rules = db.scalars(select(OpeningRule).where(OpeningRule.slot_type_id == slot_type.id)).all()
-    windows = [
+    return [
         Window(
             weekday=r.weekday,
             start=r.start_time,
@@ -36,6 +29,12 @@ def times_between(
         for r in rules
         if practitioner_id is None or r.practitioner_id == practitioner_id
     ]
+
+
+def closures_around(
+    db: Session, calendar: Calendar, start: datetime, end: datetime
+) -> tuple[list[date], list[Absence]]:
+    """Return the closed days and absences that may cover a time starting in ``[start, end)``."""
     margin = timedelta(days=1)  # a closure that starts or ends just outside may still cover a time
     closures = db.scalars(
         select(Closure).where(
@@ -44,12 +43,27 @@ def times_between(
             Closure.starts_at < end + margin,
         )
     ).all()
-    closed_days = db.scalars(select(ClosedDate.day).where(ClosedDate.calendar_id == calendar.id)).all()
-    return generate(
-        windows,
-        calendar.timezone,
-        start,
-        end,
-        closed_days=closed_days,
-        absences=[Absence(c.starts_at, c.ends_at, c.practitioner_id) for c in closures],
-    )
+    # Closed days are local dates; two UTC days each side cover every time zone's local days.
+    day_margin = timedelta(days=2)
+    closed_days = db.scalars(
+        select(ClosedDate.day).where(
+            ClosedDate.calendar_id == calendar.id,
+            ClosedDate.day >= (start - day_margin).date(),
+            ClosedDate.day <= (end + day_margin).date(),
+        )
+    ).all()
+    return list(closed_days), [Absence(c.starts_at, c.ends_at, c.practitioner_id) for c in closures]
+
+
+def times_between(
+    db: Session,
+    calendar: Calendar,
+    slot_type: SlotType,
+    start: datetime,
+    end: datetime,
+    practitioner_id: int | None = None,
+) -> list[Candidate]:
+    """Return the times of a slot type starting in ``[start, end)``, before seats are counted."""
+    windows = windows_of(db, slot_type, practitioner_id)
+    closed_days, absences = closures_around(db, calendar, start, end)
+    return generate(windows, calendar.timezone, start, end, closed_days=closed_days, absences=absences)

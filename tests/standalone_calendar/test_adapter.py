@@ -174,3 +174,18 @@ def test_series_is_all_or_nothing_when_the_second_time_is_taken(db, timebook, cl
         timebook.book_series(clinic, SeriesRequest([dose1.id, dose2.id]), TOLVAN)
     assert timebook.subject_schedule(clinic, TOLVAN) == []
     assert dose1.id in {s.id for s in _day_slots(timebook, clinic, date(2026, 3, 23))}
+
+
+def test_a_closed_time_is_not_found_and_keeps_no_seat(db, timebook, clinic) -> None:
+    # The seat is taken before closed days are read; the savepoint gives it back.
+    from standalone_calendar.models import Calendar, ClosedDate, SeatCount
+
+    slot = _day_slots(timebook, clinic, date(2026, 3, 23))[0]
+    calendar = db.scalar(select(Calendar))
+    db.add(ClosedDate(calendar_id=calendar.id, day=date(2026, 3, 23)))
+    db.flush()
+    with pytest.raises(NotFound):
+        timebook.make_booking(clinic, slot.id, TOLVAN)
+    assert db.scalar(select(func.coalesce(func.sum(SeatCount.booked), 0))) == 0
+    assert db.scalar(select(func.count()).select_from(CalendarBooking)) == 0
+    assert timebook.make_booking(clinic, _day_slots(timebook, clinic, date(2026, 3, 24))[0].id, TOLVAN)

@@ -9,9 +9,10 @@ a concurrent writer's row lock; SQLite runs one writer at a time. A check constr
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,26 +31,33 @@ def take_seat(
     capacity: int,
 ) -> int | None:
     """Take one seat of a time; return the seat-count row id, or ``None`` when it is full."""
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database: {dialect}")
     values = {
         "calendar_id": calendar_id,
         "slot_type_id": slot_type_id,
         "starts_at": starts_at,
         "resource_key": resource_key,
         "capacity": capacity,
-        "booked": 1,
     }
-    stmt = insert(SeatCount).values(**values)
+    return session.execute(_take_statement(session.get_bind().dialect.name), values).scalar_one_or_none()
+
+
+@functools.cache
+def _take_statement(dialect: str) -> Executable:
+    """The upsert that takes a seat, built once per dialect; its values are bound parameters."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    table = SeatCount.__table__  # a Core statement: no ORM work per seat taken
+    columns = table.c
+    stmt = insert(table).values(
+        {name: bindparam(name, type_=columns[name].type) for name in (*TIME_KEY, "capacity")} | {"booked": 1}
+    )
     # The rule's current capacity wins over the one remembered at the first booking.
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=list(TIME_KEY),
-        set_={"booked": SeatCount.booked + 1, "capacity": stmt.excluded.capacity},
-        where=SeatCount.booked < stmt.excluded.capacity,
-    ).returning(SeatCount.id)
-    return session.execute(stmt).scalar_one_or_none()
+        set_={"booked": columns.booked + 1, "capacity": stmt.excluded.capacity},
+        where=columns.booked < stmt.excluded.capacity,
+    ).returning(columns.id)
 
 
 def give_back_seat(session: Session, seat_count_id: int) -> None:

@@ -13,7 +13,19 @@ from standalone_calendar.models import Calendar, ClosedDate, Closure, OpeningRul
 
 def windows_of(db: Session, slot_type: SlotType, practitioner_id: int | None = None) -> list[Window]:
     """Return the opening windows of a slot type (of one practitioner, when given)."""
-    rules = db.scalars(select(OpeningRule).where(OpeningRule.slot_type_id == slot_type.id)).all()
+    rule = OpeningRule
+    rules = db.execute(  # plain rows: cheaper than loading rule objects
+        select(
+            rule.weekday,
+            rule.start_time,
+            rule.end_time,
+            rule.capacity,
+            rule.practitioner_id,
+            rule.room,
+            rule.valid_from,
+            rule.valid_until,
+        ).where(rule.slot_type_id == slot_type.id)
+    ).all()
     return [
         Window(
             weekday=r.weekday,

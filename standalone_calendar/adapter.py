@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import ColumnElement, and_, literal, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -86,19 +86,35 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotFound("the clinic has no standalone calendar")
         return calendar
 
-    def _calendar_and_slot_type(self, clinic: ClinicRef, slot_type_id: int) -> tuple[Calendar, SlotType]:
-        """The clinic's calendar and one of its slot types, in one query."""
+    def _calendar_and_slot_type(
+        self, clinic: ClinicRef, key: SlotKey, subject: Subject | None = None
+    ) -> tuple[Calendar, SlotType, bool]:
+        """The clinic's calendar and the slot type of ``key``, in one query; with ``subject``, also
+        whether the subject already holds a booking of that type at that instant."""
+        held: ColumnElement[bool] = literal(False)
+        if subject is not None:
+            held = (
+                select(CalendarBooking.id)
+                .where(
+                    CalendarBooking.calendar_id == Calendar.id,
+                    CalendarBooking.slot_type_id == key.slot_type_id,
+                    CalendarBooking.starts_at == key.start,
+                    CalendarBooking.subject_ref == subject.ref,
+                    CalendarBooking.status == "booked",
+                )
+                .exists()
+            )
         found = self.db.execute(
-            select(Calendar, SlotType)
-            .outerjoin(SlotType, and_(SlotType.calendar_id == Calendar.id, SlotType.id == slot_type_id))
+            select(Calendar, SlotType, held)
+            .outerjoin(SlotType, and_(SlotType.calendar_id == Calendar.id, SlotType.id == key.slot_type_id))
             .where(Calendar.clinic_hsa_id == normalize_hsa_id(clinic.hsa_id))
         ).first()
         if found is None:
             raise NotFound("the clinic has no standalone calendar")
-        calendar, slot_type = found
+        calendar, slot_type, already = found
         if slot_type is None:
             raise NotFound("unknown slot type")
-        return calendar, slot_type
+        return calendar, slot_type, bool(already)
 
     def _slot_type(self, calendar: Calendar, *, code: str | None = None, id: int | None = None) -> SlotType:
         query = select(SlotType).where(SlotType.calendar_id == calendar.id)
@@ -153,10 +169,13 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         rows = self.db.scalars(select(Practitioner).where(Practitioner.calendar_id == calendar.id))
         return {p.id: p for p in rows}
 
-    def _bookable_key(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, SlotKey]:
-        """Decode a slot id and check its calendar, slot type and booking window."""
+    def _bookable_key(
+        self, clinic: ClinicRef, slot_id: str, subject: Subject | None = None
+    ) -> tuple[Calendar, SlotType, SlotKey, bool]:
+        """Decode a slot id and check its calendar, slot type and booking window; with ``subject``,
+        also say whether the subject already holds that time."""
         key = SlotKey.decode(slot_id)
-        calendar, slot_type = self._calendar_and_slot_type(clinic, key.slot_type_id)
+        calendar, slot_type, already = self._calendar_and_slot_type(clinic, key, subject)
         now = self._clock()
         if key.start < now:
             raise NotAllowed("the time has passed")
@@ -164,7 +183,7 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotAllowed("the time is too soon to book")
         if key.start > self._bookable_until(calendar):
             raise NotAllowed("the time is beyond the booking horizon")
-        return calendar, slot_type, key
+        return calendar, slot_type, key, already
 
     @staticmethod
     def _named(candidates: Sequence[Candidate], key: SlotKey) -> Candidate:
@@ -175,7 +194,7 @@ class StandaloneCalendarAdapter(ClinicAdapter):
 
     def _resolve(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, Candidate]:
         """Find the generated time a slot id names, or say precisely why it cannot be booked."""
-        calendar, slot_type, key = self._bookable_key(clinic, slot_id)
+        calendar, slot_type, key, _ = self._bookable_key(clinic, slot_id)
         candidates = self._candidates(
             calendar, slot_type, key.start, key.start + timedelta(minutes=1), key.practitioner_id
         )
@@ -246,21 +265,12 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         a rush) is refused after the opening rules alone, and a taken seat of a time that turns
         out to be closed is given back by the savepoint (``NotFound`` as before).
         """
-        calendar, slot_type, key = self._bookable_key(clinic, slot_id)
+        calendar, slot_type, key, already = self._bookable_key(clinic, slot_id, subject)
         start, end = key.start, key.start + timedelta(minutes=1)
         windows = windows_of(self.db, slot_type, key.practitioner_id)
         # The time as the opening rules make it (capacity, resource): it exists, or it never will.
         candidate = self._named(generate(windows, calendar.timezone, start, end), key)
-        already = self.db.scalar(
-            select(CalendarBooking.id).where(
-                CalendarBooking.calendar_id == calendar.id,
-                CalendarBooking.slot_type_id == slot_type.id,
-                CalendarBooking.starts_at == candidate.start,
-                CalendarBooking.subject_ref == subject.ref,
-                CalendarBooking.status == "booked",
-            )
-        )
-        if already is not None:
+        if already:  # read with the calendar, for this candidate's instant (key.start)
             raise NotAllowed("you already have this time")
         seat_id = self._take(calendar, slot_type, candidate)
         closed_days, absences = closures_around(self.db, calendar, start, end)

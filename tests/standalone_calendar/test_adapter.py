@@ -189,3 +189,14 @@ def test_a_closed_time_is_not_found_and_keeps_no_seat(db, timebook, clinic) -> N
     assert db.scalar(select(func.coalesce(func.sum(SeatCount.booked), 0))) == 0
     assert db.scalar(select(func.count()).select_from(CalendarBooking)) == 0
     assert timebook.make_booking(clinic, _day_slots(timebook, clinic, date(2026, 3, 24))[0].id, TOLVAN)
+
+
+def test_a_subject_cannot_hold_the_same_time_twice(db, timebook, create_clinic) -> None:
+    made = create_clinic(capacity=3, opens=time(8), closes=time(10))
+    clinic = ClinicRef(made.hsa_id, made.timezone)
+    slot = _day_slots(timebook, clinic, date(2026, 3, 23))[0]
+    timebook.make_booking(clinic, slot.id, TOLVAN)
+    with pytest.raises(NotAllowed, match="already"):
+        timebook.make_booking(clinic, slot.id, TOLVAN)
+    timebook.make_booking(clinic, slot.id, ANNA)
+    assert db.scalar(select(func.count()).select_from(CalendarBooking)) == 2

@@ -6,7 +6,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, literal, select, text
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from clinic_adapters import (
     TooLateToCancel,
     normalize_hsa_id,
 )
-from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
+from clinic_adapters.timezones import utc_now
 from standalone_calendar import seats
 from standalone_calendar.generation import Candidate, generate
 from standalone_calendar.models import Calendar, CalendarBooking, Practitioner, SlotType
@@ -344,15 +344,10 @@ class StandaloneCalendarAdapter(ClinicAdapter):
                 slots.append(self._slot(clinic, slot_type, candidate, free, practitioners))
         return slots
 
-    def available_dates(self, clinic, time_type_id, start, end):  # type: ignore[no-untyped-def]
+    def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:
+        # The contract's derivation, in the calendar's own zone (the one its rules are written in).
         calendar = self._calendar(clinic)
-        first, _ = local_day_bounds_utc(start, calendar.timezone)
-        _, last = local_day_bounds_utc(end, calendar.timezone)
-        days = {
-            to_local(s.start, calendar.timezone).date()
-            for s in self.available_slots(clinic, time_type_id, first, last)
-        }
-        return sorted(days)
+        return super().available_dates(ClinicRef(clinic.hsa_id, calendar.timezone), time_type_id, start, end)
 
     # -- booking ---------------------------------------------------------------------------------
 

@@ -8,9 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, literal, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic_adapters import (
     Booking,
@@ -34,9 +33,10 @@ from clinic_adapters import (
 )
 from clinic_adapters.timezones import utc_now
 from standalone_calendar import seats
-from standalone_calendar.generation import Candidate, generate
+from standalone_calendar.generation import Candidate
 from standalone_calendar.models import Calendar, CalendarBooking, Practitioner, SlotType
-from standalone_calendar.timetable import closures_around, times_between, windows_of
+from standalone_calendar.settings import CalendarSettings, SlotTypeSettings, settings_cache
+from standalone_calendar.timetable import times_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,35 +86,11 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotFound("the clinic has no standalone calendar")
         return calendar
 
-    def _calendar_and_slot_type(
-        self, clinic: ClinicRef, key: SlotKey, subject: Subject | None = None
-    ) -> tuple[Calendar, SlotType, bool]:
-        """The clinic's calendar and the slot type of ``key``, in one query; with ``subject``, also
-        whether the subject already holds a booking of that type at that instant."""
-        held: ColumnElement[bool] = literal(False)
-        if subject is not None:
-            held = (
-                select(CalendarBooking.id)
-                .where(
-                    CalendarBooking.calendar_id == Calendar.id,
-                    CalendarBooking.slot_type_id == key.slot_type_id,
-                    CalendarBooking.starts_at == key.start,
-                    CalendarBooking.subject_ref == subject.ref,
-                    CalendarBooking.status == "booked",
-                )
-                .exists()
-            )
-        found = self.db.execute(
-            select(Calendar, SlotType, held)
-            .outerjoin(SlotType, and_(SlotType.calendar_id == Calendar.id, SlotType.id == key.slot_type_id))
-            .where(Calendar.clinic_hsa_id == normalize_hsa_id(clinic.hsa_id))
-        ).first()
-        if found is None:
+    def _settings(self, clinic: ClinicRef) -> CalendarSettings:
+        settings = settings_cache.get(self.db, normalize_hsa_id(clinic.hsa_id), self._clock())
+        if settings is None:
             raise NotFound("the clinic has no standalone calendar")
-        calendar, slot_type, already = found
-        if slot_type is None:
-            raise NotFound("unknown slot type")
-        return calendar, slot_type, bool(already)
+        return settings
 
     def _slot_type(self, calendar: Calendar, *, code: str | None = None, id: int | None = None) -> SlotType:
         query = select(SlotType).where(SlotType.calendar_id == calendar.id)
@@ -169,42 +145,32 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         rows = self.db.scalars(select(Practitioner).where(Practitioner.calendar_id == calendar.id))
         return {p.id: p for p in rows}
 
-    def _bookable_key(
-        self, clinic: ClinicRef, slot_id: str, subject: Subject | None = None
-    ) -> tuple[Calendar, SlotType, SlotKey, bool]:
-        """Decode a slot id and check its calendar, slot type and booking window; with ``subject``,
-        also say whether the subject already holds that time."""
+    def _open_time(
+        self, clinic: ClinicRef, slot_id: str
+    ) -> tuple[CalendarSettings, SlotTypeSettings, Candidate]:
+        """Find the open time a slot id names, or say precisely why it cannot be booked."""
         key = SlotKey.decode(slot_id)
-        calendar, slot_type, already = self._calendar_and_slot_type(clinic, key, subject)
+        settings = self._settings(clinic)
+        slot_type = settings.slot_type(key.slot_type_id)
+        if slot_type is None:
+            raise NotFound("unknown slot type")
         now = self._clock()
         if key.start < now:
             raise NotAllowed("the time has passed")
-        if key.start < self._bookable_from(calendar):
+        if key.start < now + timedelta(minutes=settings.min_notice_minutes):
             raise NotAllowed("the time is too soon to book")
-        if key.start > self._bookable_until(calendar):
+        if key.start > now + timedelta(days=settings.horizon_days):
             raise NotAllowed("the time is beyond the booking horizon")
-        return calendar, slot_type, key, already
+        candidate = settings.open_time(slot_type, key.start, key.practitioner_id)
+        if candidate is None:
+            raise NotFound("no such time")
+        return settings, slot_type, candidate
 
-    @staticmethod
-    def _named(candidates: Sequence[Candidate], key: SlotKey) -> Candidate:
-        for candidate in candidates:
-            if candidate.start == key.start and candidate.practitioner_id == key.practitioner_id:
-                return candidate
-        raise NotFound("no such time")
-
-    def _resolve(self, clinic: ClinicRef, slot_id: str) -> tuple[Calendar, SlotType, Candidate]:
-        """Find the generated time a slot id names, or say precisely why it cannot be booked."""
-        calendar, slot_type, key, _ = self._bookable_key(clinic, slot_id)
-        candidates = self._candidates(
-            calendar, slot_type, key.start, key.start + timedelta(minutes=1), key.practitioner_id
-        )
-        return calendar, slot_type, self._named(candidates, key)
-
-    def _take(self, calendar: Calendar, slot_type: SlotType, candidate: Candidate) -> int:
+    def _take(self, calendar_id: int, slot_type_id: int, candidate: Candidate) -> int:
         seat_id = seats.take_seat(
             self.db,
-            calendar_id=calendar.id,
-            slot_type_id=slot_type.id,
+            calendar_id=calendar_id,
+            slot_type_id=slot_type_id,
             starts_at=candidate.start,
             resource_key=candidate.resource_key,
             capacity=candidate.capacity,
@@ -256,45 +222,77 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         if now > row.starts_at - timedelta(minutes=row.slot_type.cancel_deadline_minutes):
             raise TooLateToCancel("the cancellation deadline has passed")
 
+    def _holds(self, calendar_id: int, slot_type_id: int, start: datetime, subject: Subject) -> bool:
+        return (
+            self.db.execute(
+                _HOLDS_QUERY,
+                {
+                    "calendar_id": calendar_id,
+                    "slot_type_id": slot_type_id,
+                    "starts_at": start,
+                    "subject_ref": subject.ref,
+                },
+            ).first()
+            is not None
+        )
+
     def _book(
         self, clinic: ClinicRef, slot_id: str, subject: Subject, series_id: str | None = None
-    ) -> tuple[CalendarBooking, Calendar]:
-        """Book a time; the caller's savepoint undoes the seat when a later check refuses.
+    ) -> Booking:
+        """Book a time; everything that may refuse it is checked before anything is written.
 
-        The seat is taken before closures and closed days are read: a full time (most attempts in
-        a rush) is refused after the opening rules alone, and a taken seat of a time that turns
-        out to be closed is given back by the savepoint (``NotFound`` as before).
+        The settings come from the per-process snapshot, so a full time (most attempts in a rush)
+        costs two statements: the settings stamp and the seat. Only an attempt that got a seat
+        asks whether the subject holds that time already, and gives the seat back if so.
         """
-        calendar, slot_type, key, already = self._bookable_key(clinic, slot_id, subject)
-        start, end = key.start, key.start + timedelta(minutes=1)
-        windows = windows_of(self.db, slot_type, key.practitioner_id)
-        # The time as the opening rules make it (capacity, resource): it exists, or it never will.
-        candidate = self._named(generate(windows, calendar.timezone, start, end), key)
-        if already:  # read with the calendar, for this candidate's instant (key.start)
+        settings, slot_type, candidate = self._open_time(clinic, slot_id)
+        seat_id = self._take(settings.id, slot_type.id, candidate)
+        if self._holds(settings.id, slot_type.id, candidate.start, subject):
+            seats.give_back_seat(self.db, seat_id)
             raise NotAllowed("you already have this time")
-        seat_id = self._take(calendar, slot_type, candidate)
-        closed_days, absences = closures_around(self.db, calendar, start, end)
-        open_times = generate(
-            windows, calendar.timezone, start, end, closed_days=closed_days, absences=absences
+        booking_id = str(uuid.uuid4())
+        self.db.execute(
+            insert(CalendarBooking.__table__).values(
+                id=booking_id,
+                calendar_id=settings.id,
+                seat_count_id=seat_id,
+                slot_type_id=slot_type.id,
+                practitioner_id=candidate.practitioner_id,
+                starts_at=candidate.start,
+                ends_at=candidate.end,
+                subject_ref=subject.ref,
+                status="booked",
+                series_id=series_id,
+                created_at=self._clock(),
+            )
         )
-        candidate = self._named(open_times, key)
-        row = CalendarBooking(
-            id=str(uuid.uuid4()),
-            calendar_id=calendar.id,
-            seat_count_id=seat_id,
-            slot_type_id=slot_type.id,
-            practitioner_id=candidate.practitioner_id,
-            starts_at=candidate.start,
-            ends_at=candidate.end,
-            subject_ref=subject.ref,
-            status="booked",
-            series_id=series_id,
-            created_at=self._clock(),
+        return self._new_booking(settings, slot_type, candidate, booking_id, subject)
+
+    @staticmethod
+    def _new_booking(
+        settings: CalendarSettings,
+        slot_type: SlotTypeSettings,
+        candidate: Candidate,
+        booking_id: str,
+        subject: Subject,
+    ) -> Booking:
+        performer = (
+            settings.practitioner_names.get(candidate.practitioner_id) if candidate.practitioner_id else None
         )
-        self.db.add(row)
-        self.db.flush()
-        set_committed_value(row, "slot_type", slot_type)  # loaded already: no query for the answer
-        return row, calendar
+        slot = Slot(
+            id=SlotKey(slot_type.id, candidate.start, candidate.practitioner_id).encode(),
+            clinic_hsa_id=settings.clinic_hsa_id,
+            time_type_id=slot_type.code,
+            time_type_name=slot_type.name,
+            start=candidate.start,
+            end=candidate.end,
+            performer_id=performer[0] if performer else None,
+            performer_name=performer[1] if performer else None,
+            cancel_booking_allowed=slot_type.cancel_allowed,
+            rebooking_allowed=slot_type.rebook_allowed,
+            free=0,
+        )
+        return Booking(booking_id=booking_id, slot=slot, status=BookingStatus.BOOKED, subject_ref=subject.ref)
 
     # -- catalogue -------------------------------------------------------------------------------
 
@@ -354,9 +352,8 @@ class StandaloneCalendarAdapter(ClinicAdapter):
     def make_booking(
         self, clinic: ClinicRef, slot_id: str, subject: Subject, reason: str | None = None
     ) -> BookingResult:
-        with self.db.begin_nested():
-            row, calendar = self._book(clinic, slot_id, subject)
-        return BookingResult(booking=self._as_booking(clinic, row, calendar))
+        # No savepoint: _book refuses before it writes, or undoes its one write itself.
+        return BookingResult(booking=self._book(clinic, slot_id, subject))
 
     def book_series(self, clinic: ClinicRef, series: SeriesRequest, subject: Subject) -> list[BookingResult]:
         slot_ids: Sequence[str] = list(series.slot_ids)
@@ -376,8 +373,8 @@ class StandaloneCalendarAdapter(ClinicAdapter):
                 raise NotAllowed(f"the times must be at most {upper} days apart")
         series_id = str(uuid.uuid4())
         with self.db.begin_nested():  # both times or neither
-            rows = [self._book(clinic, s, subject, series_id) for s in slot_ids]
-        return [BookingResult(booking=self._as_booking(clinic, r, c)) for r, c in rows]
+            booked = [self._book(clinic, s, subject, series_id) for s in slot_ids]
+        return [BookingResult(booking=b) for b in booked]
 
     def update_booking(
         self, clinic: ClinicRef, booking_id: str, new_slot_id: str, subject: Subject
@@ -385,12 +382,12 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         row = self._own_booking(clinic, booking_id, subject)
         self._check_changeable(row, rebook=True)
         with self.db.begin_nested():  # the old seat is given back only once the new one is held
-            calendar, slot_type, candidate = self._resolve(clinic, new_slot_id)
+            settings, slot_type, candidate = self._open_time(clinic, new_slot_id)
             if slot_type.id != row.slot_type_id:
                 raise NotAllowed("a booking can only move to a time of the same type")
             if candidate.start == row.starts_at and candidate.practitioner_id == row.practitioner_id:
                 raise NotAllowed("the booking already has this time")
-            seat_id = self._take(calendar, slot_type, candidate)
+            seat_id = self._take(settings.id, slot_type.id, candidate)
             seats.give_back_seat(self.db, row.seat_count_id)
             row.seat_count_id = seat_id
             row.starts_at = candidate.start
@@ -443,3 +440,16 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         except Exception as exc:  # any database error means the timebook cannot answer now
             return Health(ok=False, last_error=now, last_error_text=type(exc).__name__)
         return Health(ok=True, last_success=now)
+
+
+_HOLDS_QUERY = (
+    select(CalendarBooking.id)
+    .where(
+        CalendarBooking.calendar_id == bindparam("calendar_id"),
+        CalendarBooking.slot_type_id == bindparam("slot_type_id"),
+        CalendarBooking.starts_at == bindparam("starts_at"),
+        CalendarBooking.subject_ref == bindparam("subject_ref"),
+        CalendarBooking.status == "booked",
+    )
+    .limit(1)
+)

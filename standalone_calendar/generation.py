@@ -7,7 +7,7 @@ one: no time is generated twice and none at a wall-clock time that does not exis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -113,3 +113,35 @@ def generate(
                     Candidate(slot_start, slot_end, window.capacity, window.practitioner_id, window.room),
                 )
     return sorted(found.values(), key=lambda c: (c.start, c.resource_key))
+
+
+def candidate_at(
+    windows: Sequence[Window],
+    tz_name: str,
+    start: datetime,
+    practitioner_id: int | None,
+    *,
+    closed_days: Collection[date] = (),
+    absences: Sequence[Absence] = (),
+) -> Candidate | None:
+    """The time :func:`generate` would make at ``start`` for ``practitioner_id``, or ``None``.
+
+    The same walk, asked about one instant: the local days around it, and for each window only
+    whether ``start`` lies on its cadence (booking checks one time; it need not generate a day).
+    """
+    local_day = to_local(start, tz_name).date()
+    for day in (local_day - timedelta(days=1), local_day, local_day + timedelta(days=1)):
+        if day in closed_days:
+            continue
+        for window in windows:
+            if window.practitioner_id != practitioner_id or not window.applies_on(day):
+                continue
+            opens = local_to_utc(day, window.start, tz_name)
+            step = timedelta(minutes=window.duration_minutes)
+            end = start + step
+            if start < opens or end > local_to_utc(day, window.end, tz_name) or (start - opens) % step:
+                continue
+            if any(a.blocks(start, end, practitioner_id) for a in absences):
+                continue
+            return Candidate(start, end, window.capacity, window.practitioner_id, window.room)
+    return None

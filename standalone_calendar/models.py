@@ -55,6 +55,11 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
+def new_settings_stamp() -> str:
+    """A token that changes with every change of a calendar's settings (see ``settings``)."""
+    return uuid.uuid4().hex
+
+
 class Calendar(Base):
     """The standalone timebook of one clinic."""
 
@@ -65,6 +70,8 @@ class Calendar(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     horizon_days: Mapped[int] = mapped_column(Integer, default=28)
     min_notice_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    # Random, not a counter: snapshots of two databases (or of a recreated one) never match.
+    settings_stamp: Mapped[str] = mapped_column(String(32), default=new_settings_stamp)
 
     slot_types: Mapped[list[SlotType]] = relationship(back_populates="calendar")
     practitioners: Mapped[list[Practitioner]] = relationship(back_populates="calendar")

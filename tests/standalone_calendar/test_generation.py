@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 from clinic_adapters.timezones import local_day_bounds_utc, to_local
-from standalone_calendar.generation import Absence, Window, generate
+from standalone_calendar.generation import Absence, Window, candidate_at, generate
 
 TZ = "Europe/Stockholm"
 SPRING = date(2026, 3, 29)  # 02:00 → 03:00
@@ -81,3 +81,38 @@ def test_practitioner_absence_blocks_only_that_column() -> None:
     away = Absence(start, end, practitioner_id=1)
     slots = generate(windows, TZ, start, end, absences=[away])
     assert {s.practitioner_id for s in slots} == {2} and len(slots) == 2
+
+
+def test_asking_for_one_time_agrees_with_generating_the_days_around_it() -> None:
+    """``candidate_at`` (booking) and ``generate`` (listing) must name the same times, DST days too."""
+    windows = [
+        *_every_day(time(1), time(4), minutes=20),  # crosses both changes' missing/repeated hour
+        Window(weekday=6, start=time(8), end=time(12), duration_minutes=15, capacity=3, practitioner_id=7),
+        Window(weekday=6, start=time(9), end=time(10), duration_minutes=30, capacity=2, room="B"),
+        Window(
+            weekday=0,
+            start=time(8),
+            end=time(9),
+            duration_minutes=10,
+            capacity=1,
+            valid_from=date(2026, 10, 26),
+        ),
+    ]
+    absences = [
+        Absence(datetime(2026, 10, 25, 9, 0, tzinfo=UTC), datetime(2026, 10, 25, 9, 40, tzinfo=UTC), 7)
+    ]
+    closed = {date(2026, 3, 30)}
+    for day in (SPRING, AUTUMN, date(2026, 3, 30), date(2026, 10, 26)):
+        start, end = local_day_bounds_utc(day, TZ)
+        generated = {
+            (c.start, c.practitioner_id): c
+            for c in generate(windows, TZ, start, end, closed_days=closed, absences=absences)
+        }
+        assert generated or day in closed, day
+        at = start - timedelta(hours=1)
+        while at < end + timedelta(hours=1):
+            for practitioner in (None, 7):
+                found = candidate_at(windows, TZ, at, practitioner, closed_days=closed, absences=absences)
+                expected = generated.get((at, practitioner)) if start <= at < end else found
+                assert found == expected, (day, at, practitioner)
+            at += timedelta(minutes=5)

@@ -1,0 +1,233 @@
+"""A calendar's settings as plain values, kept per process and checked against a stamp per use.
+
+Booking a time needs the calendar, its slot types, opening rules, closed days and absences: five
+queries through the ORM, which in a booking rush cost more than the booking itself. They change
+rarely (an administrator's edit), so each process keeps a snapshot per clinic and, on every use,
+reads only the calendar's ``settings_stamp``: a random token that every change of a setting through
+the ORM replaces (:func:`_restamp_changed_calendars`, registered on all sessions). A stamp that
+differs from the snapshot's means reload, so an edit is seen by the next booking in every process,
+and snapshots of different databases (tests) can never be mistaken for each other.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, event, select, update
+from sqlalchemy.orm import Session, UOWTransaction
+
+from standalone_calendar.generation import Absence, Candidate, Window, candidate_at
+from standalone_calendar.models import (
+    Calendar,
+    ClosedDate,
+    Closure,
+    OpeningRule,
+    Practitioner,
+    SlotType,
+    new_settings_stamp,
+)
+
+
+@dataclass(frozen=True)
+class SlotTypeSettings:
+    id: int
+    code: str
+    name: str
+    duration_minutes: int
+    capacity: int
+    cancel_deadline_minutes: int
+    cancel_allowed: bool
+    rebook_allowed: bool
+    series_min_days: int | None
+    series_max_days: int | None
+    windows: tuple[Window, ...]
+
+    def windows_of(self, practitioner_id: int | None = None) -> list[Window]:
+        return [w for w in self.windows if practitioner_id is None or w.practitioner_id == practitioner_id]
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Everything that decides whether a time exists and may be booked, except its seats."""
+
+    id: int
+    clinic_hsa_id: str
+    timezone: str
+    horizon_days: int
+    min_notice_minutes: int
+    stamp: str
+    slot_types: dict[int, SlotTypeSettings]
+    closed_days: frozenset[date]
+    absences: tuple[Absence, ...]
+    practitioner_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # id → (code, name)
+
+    def slot_type(self, slot_type_id: int) -> SlotTypeSettings | None:
+        return self.slot_types.get(slot_type_id)
+
+    def open_time(
+        self, slot_type: SlotTypeSettings, start: datetime, practitioner_id: int | None
+    ) -> Candidate | None:
+        """The generated time of ``slot_type`` at ``start`` (of that practitioner), if it is open."""
+        return candidate_at(
+            slot_type.windows_of(practitioner_id),
+            self.timezone,
+            start,
+            practitioner_id,
+            closed_days=self.closed_days,
+            absences=self.absences,
+        )
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def _load(db: Session, calendar_id: int, stamp: str, now: datetime) -> CalendarSettings:
+    calendar = db.execute(
+        select(
+            Calendar.clinic_hsa_id, Calendar.timezone, Calendar.horizon_days, Calendar.min_notice_minutes
+        ).where(Calendar.id == calendar_id)
+    ).one()
+    rules: dict[int, list[Any]] = {}
+    for r in db.execute(
+        select(
+            OpeningRule.slot_type_id,
+            OpeningRule.weekday,
+            OpeningRule.start_time,
+            OpeningRule.end_time,
+            OpeningRule.capacity,
+            OpeningRule.practitioner_id,
+            OpeningRule.room,
+            OpeningRule.valid_from,
+            OpeningRule.valid_until,
+        ).where(OpeningRule.calendar_id == calendar_id)
+    ):
+        rules.setdefault(r.slot_type_id, []).append(r)
+    slot_types = {}
+    for t in db.scalars(select(SlotType).where(SlotType.calendar_id == calendar_id)):
+        windows = tuple(
+            Window(
+                weekday=r.weekday,
+                start=r.start_time,
+                end=r.end_time,
+                duration_minutes=t.duration_minutes,
+                capacity=r.capacity or t.capacity,
+                practitioner_id=r.practitioner_id,
+                room=r.room,
+                valid_from=r.valid_from,
+                valid_until=r.valid_until,
+            )
+            for r in rules.get(t.id, ())
+        )
+        slot_types[t.id] = SlotTypeSettings(
+            id=t.id,
+            code=t.code,
+            name=t.name,
+            duration_minutes=t.duration_minutes,
+            capacity=t.capacity,
+            cancel_deadline_minutes=t.cancel_deadline_minutes,
+            cancel_allowed=t.cancel_allowed,
+            rebook_allowed=t.rebook_allowed,
+            series_min_days=t.series_min_days,
+            series_max_days=t.series_max_days,
+            windows=windows,
+        )
+    # Past closures and closed days can no longer refuse a booking; the rest is small.
+    absences = tuple(
+        Absence(c.starts_at, c.ends_at, c.practitioner_id)
+        for c in db.execute(
+            select(Closure.starts_at, Closure.ends_at, Closure.practitioner_id).where(
+                Closure.calendar_id == calendar_id, Closure.ends_at > now - timedelta(days=1)
+            )
+        )
+    )
+    closed_days = frozenset(
+        db.scalars(
+            select(ClosedDate.day).where(
+                ClosedDate.calendar_id == calendar_id, ClosedDate.day >= (now - timedelta(days=2)).date()
+            )
+        )
+    )
+    practitioners = {
+        p.id: (p.code, f"{p.given_name} {p.family_name}")
+        for p in db.execute(
+            select(
+                Practitioner.id, Practitioner.code, Practitioner.given_name, Practitioner.family_name
+            ).where(Practitioner.calendar_id == calendar_id)
+        )
+    }
+    return CalendarSettings(
+        id=calendar_id,
+        clinic_hsa_id=calendar.clinic_hsa_id,
+        timezone=calendar.timezone,
+        horizon_days=calendar.horizon_days,
+        min_notice_minutes=calendar.min_notice_minutes,
+        stamp=stamp,
+        slot_types=slot_types,
+        closed_days=closed_days,
+        absences=absences,
+        practitioner_names=practitioners,
+    )
+
+
+class SettingsCache:
+    """Snapshots by clinic HSA-id; one small query per use proves a snapshot current."""
+
+    def __init__(self) -> None:
+        self._snapshots: dict[str, CalendarSettings] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Session, hsa_id: str, now: datetime) -> CalendarSettings | None:
+        """The settings of the clinic's calendar, or ``None`` when it has none."""
+        found = db.execute(_STAMP_QUERY, {"hsa_id": hsa_id}).first()
+        if found is None:
+            return None
+        calendar_id, stamp = found
+        snapshot = self._snapshots.get(hsa_id)
+        if snapshot is not None and snapshot.stamp == stamp and snapshot.id == calendar_id:
+            return snapshot
+        snapshot = _load(db, calendar_id, stamp, now)
+        with self._lock:
+            self._snapshots[hsa_id] = snapshot
+        return snapshot
+
+    def clear(self) -> None:
+        with self._lock:
+            self._snapshots.clear()
+
+
+_STAMP_QUERY = select(Calendar.id, Calendar.settings_stamp).where(
+    Calendar.clinic_hsa_id == bindparam("hsa_id")
+)
+
+#: One per process: every session of the process reads and stamps the same calendars.
+settings_cache = SettingsCache()
+
+
+# -- stamping --------------------------------------------------------------------------------------
+
+_SETTINGS = (SlotType, OpeningRule, Practitioner, Closure, ClosedDate)
+
+
+@event.listens_for(Session, "after_flush")
+def _restamp_changed_calendars(session: Session, _flush: UOWTransaction) -> None:
+    """Give every calendar whose settings this flush changed a new stamp, in the same transaction."""
+    calendar_ids: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, _SETTINGS):
+            calendar_ids.add(instance.calendar_id)
+        elif isinstance(instance, Calendar) and instance not in session.new:
+            calendar_ids.add(instance.id)
+    calendar_ids.discard(None)  # type: ignore[arg-type]
+    if calendar_ids:
+        connection: Connection = session.connection()
+        connection.execute(
+            update(Calendar.__table__)
+            .where(Calendar.__table__.c.id.in_(sorted(calendar_ids)))
+            .values(settings_stamp=new_settings_stamp())
+        )
+
+
+__all__ = ["CalendarSettings", "SettingsCache", "SlotTypeSettings", "settings_cache"]

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from clinic_adapters import BookingResult, SeriesRequest, Slot, Unavailable, normalize_hsa_id
 from clinic_adapters.resilience import DeadlineExceeded
@@ -225,32 +227,56 @@ def _existing(db: Session, citizen: Citizen, idempotency_key: str) -> Booking | 
     )
 
 
+@functools.cache
+def _claim_statement(dialect: str) -> Executable:
+    """``INSERT … ON CONFLICT (citizen_id, idempotency_key) DO NOTHING RETURNING id``, built once."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    table = Booking.__table__
+    return (
+        insert(table)
+        .values({column.key: bindparam(column.key, type_=column.type) for column in table.columns})
+        .on_conflict_do_nothing(index_elements=["citizen_id", "idempotency_key"])
+        .returning(table.c.id)
+    )
+
+
 def _claim_key(
     db: Session, citizen: Citizen, clinic: Clinic, idempotency_key: str, slot_id: str, timebook: str
 ) -> Booking | None:
     """Insert the pending booking in one statement; ``None`` if this key was used already.
 
-    ``ON CONFLICT (citizen_id, idempotency_key) DO NOTHING``: a concurrent request with the same
-    key waits for the first one's transaction and then inserts nothing.
+    A concurrent request with the same key waits for the first one's transaction and then
+    inserts nothing. A Core statement (and the object built from the same values) because most
+    claims in a rush are rolled back a moment later, when the time turns out to be taken.
     """
-    dialect = db.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:  # pragma: no cover - the hub supports SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database: {dialect}")
-    stmt = (
-        insert(Booking)
-        .values(
-            citizen_id=citizen.id,
-            clinic_id=clinic.id,
-            idempotency_key=idempotency_key,
-            slot_id=slot_id,
-            timebook=timebook,
-            status=BookingState.PENDING,
-        )
-        .on_conflict_do_nothing(index_elements=["citizen_id", "idempotency_key"])
-        .returning(Booking)
-    )
-    return db.scalars(stmt).one_or_none()
+    now = utc_now()
+    values = {
+        "id": str(uuid.uuid4()),
+        "citizen_id": citizen.id,
+        "clinic_id": clinic.id,
+        "idempotency_key": idempotency_key,
+        "slot_id": slot_id,
+        "slot_type_code": None,
+        "external_id": None,
+        "timebook": timebook,
+        "starts_at": None,
+        "ends_at": None,
+        "performer_name": None,
+        "status": BookingState.PENDING,
+        "message": None,
+        "series_id": None,
+        "fallback_booking_id": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if db.execute(_claim_statement(db.get_bind().dialect.name), values).first() is None:
+        return None
+    booking = Booking(**values)
+    make_transient_to_detached(booking)  # stored as it is: the session need not insert or reload it
+    db.add(booking)
+    return booking
 
 
 def _earlier(db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempotency_key: str) -> Booking:
@@ -283,12 +309,12 @@ def _same_request(existing: Booking, clinic: Clinic, slot_id: str) -> Booking:
 def book(
     db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempotency_key: str
 ) -> tuple[Booking, bool]:
-    """Book a time once per idempotency key; return the booking and whether it is new."""
-    existing = _existing(db, citizen, idempotency_key)
-    if existing is not None:
-        return _same_request(existing, clinic, slot_id), False
-    require_case_type(clinic, CaseType.BOOK)
-    require_terms_accepted(db, citizen, clinic, CaseType.BOOK)
+    """Book a time once per idempotency key; return the booking and whether it is new.
+
+    The key is claimed first: a repeated request finds the earlier booking in the same statement
+    and is answered as before, whatever changed since. Every refusal after the claim rolls the
+    request back, claim included.
+    """
     in_fallback = is_fallback_slot(slot_id)
     if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):
         raise NotFound(_l("That time or booking does not exist."))
@@ -296,6 +322,8 @@ def book(
     booking = _claim_key(db, citizen, clinic, idempotency_key, slot_id, timebook.key)
     if booking is None:
         return _earlier(db, citizen, clinic, slot_id, idempotency_key), False
+    require_case_type(clinic, CaseType.BOOK)
+    require_terms_accepted(db, citizen, clinic, CaseType.BOOK)
     if in_fallback:
         _book_in_fallback(db, citizen, clinic, booking, slot_id.removeprefix(FALLBACK_PREFIX))
     elif timebook.capabilities.transactional:

@@ -89,8 +89,10 @@ def first_free() -> Response:
 def create_booking() -> tuple[Response, int]:
     citizen = require_citizen()
     data = parse(BookingRequest(), _with_idempotency_header(_json_body()))
-    clinic = ops.get_clinic(db.session(), data["clinic"])
-    booking, created = ops.book(db.session(), citizen, clinic, data["slot_id"], data["idempotency_key"])
+    clinic, terms = ops.booking_clinic(db.session(), data["clinic"], citizen)
+    booking, created = ops.book(
+        db.session(), citizen, clinic, data["slot_id"], data["idempotency_key"], terms=terms
+    )
     return jsonify(booking_json(booking)), 201 if created else 200
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic_adapters.timezones import utc_now
 from hub.db import Base, UTCDateTime
+from standalone_calendar.models import new_settings_stamp
 
 
 def _uuid() -> str:
@@ -64,6 +65,8 @@ class Clinic(Base):
     connection_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     has_fallback_calendar: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Replaced by every change of the clinic's settings: see hub.booking.clinic_settings.
+    settings_stamp: Mapped[str] = mapped_column(String(32), default=new_settings_stamp)
 
     case_types: Mapped[list[ClinicCaseType]] = relationship(back_populates="clinic")
     slot_types: Mapped[list[ClinicSlotType]] = relationship(back_populates="clinic")

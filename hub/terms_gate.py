@@ -5,6 +5,8 @@ Kept apart from :mod:`hub.terms_flow` so that booking operations can import it w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -12,6 +14,15 @@ from sqlalchemy.orm import Session
 import terms
 from hub.errors import Conflict
 from hub.models import CaseType, Citizen, Clinic
+
+
+@dataclass(frozen=True)
+class TermsStatus:
+    """The clinic's current approved terms for a case type (``None``: it has none) and whether
+    the citizen accepted that version."""
+
+    version: int | None
+    accepted: bool
 
 
 class TermsNotAccepted(Conflict):
@@ -32,12 +43,19 @@ class TermsChanged(Conflict):
     default_message = _l("The terms have changed meanwhile. Please read the new version.")
 
 
-def require_terms_accepted(db: Session, citizen: Citizen, clinic: Clinic, case_type: CaseType) -> None:
+def require_terms_accepted(
+    db: Session, citizen: Citizen, clinic: Clinic, case_type: CaseType, known: TermsStatus | None = None
+) -> None:
     """Pass when the clinic has no approved terms for the case type or the citizen accepted them.
 
-    One query: the current version (the latest approved, as :func:`terms.current` finds it) with
-    the citizen's acceptance of it, if any.
+    ``known``: the status read already in this transaction (``hub.booking.clinic_settings``);
+    otherwise one query: the current version (the latest approved, as :func:`terms.current` finds
+    it) with the citizen's acceptance of it, if any.
     """
+    if known is not None:
+        if known.version is not None and not known.accepted:
+            raise TermsNotAccepted(clinic.hsa_id, case_type, known.version)
+        return
     version, acceptance = terms.TermsVersion, terms.Acceptance
     of_citizen = and_(acceptance.version_id == version.id, acceptance.citizen_ref == citizen.id)
     current = db.execute(

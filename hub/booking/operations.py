@@ -28,6 +28,7 @@ from clinic_adapters.resilience import DeadlineExceeded
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
 from hub.booking.cache import slot_cache
+from hub.booking.clinic_settings import ClinicSettings, clinic_settings
 from hub.booking.events import booking_changed
 from hub.booking.timebooks import (
     FALLBACK_PREFIX,
@@ -52,7 +53,7 @@ from hub.models import (
     SyncJobKind,
     SyncJobState,
 )
-from hub.terms_gate import require_terms_accepted
+from hub.terms_gate import TermsStatus, require_terms_accepted
 
 
 class Source(enum.StrEnum):
@@ -119,6 +120,17 @@ def get_clinic(db: Session, hsa_id: str) -> Clinic:
     if clinic is None or not clinic.active:
         raise NotFound(_l("There is no clinic with that id."))
     return clinic
+
+
+def booking_clinic(
+    db: Session, hsa_id: str, citizen: Citizen, case_type: CaseType = CaseType.BOOK
+) -> tuple[ClinicSettings, TermsStatus]:
+    """The clinic as a booking command needs it, with the citizen's terms status: one statement
+    while the process's snapshot of the clinic is current (see :mod:`hub.booking.clinic_settings`)."""
+    found = clinic_settings.for_booking(db, normalize_hsa_id(hsa_id), citizen.id, case_type)
+    if found is None or not found[0].active:
+        raise NotFound(_l("There is no clinic with that id."))
+    return found
 
 
 def require_case_type(clinic: Clinic, case_type: CaseType) -> None:
@@ -307,7 +319,12 @@ def _same_request(existing: Booking, clinic: Clinic, slot_id: str) -> Booking:
 
 
 def book(
-    db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempotency_key: str
+    db: Session,
+    citizen: Citizen,
+    clinic: Clinic | ClinicSettings,
+    slot_id: str,
+    idempotency_key: str,
+    terms: TermsStatus | None = None,
 ) -> tuple[Booking, bool]:
     """Book a time once per idempotency key; return the booking and whether it is new.
 
@@ -323,7 +340,7 @@ def book(
     if booking is None:
         return _earlier(db, citizen, clinic, slot_id, idempotency_key), False
     require_case_type(clinic, CaseType.BOOK)
-    require_terms_accepted(db, citizen, clinic, CaseType.BOOK)
+    require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
     if in_fallback:
         _book_in_fallback(db, citizen, clinic, booking, slot_id.removeprefix(FALLBACK_PREFIX))
     elif timebook.capabilities.transactional:

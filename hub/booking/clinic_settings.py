@@ -1,0 +1,163 @@
+"""What a booking needs to know of a clinic, kept per process and proven current on every use.
+
+A booking attempt needs the clinic's timebook, case types and slot types, and whether the
+citizen accepted the clinic's current terms. Read through the ORM that is two queries and most
+of a refused attempt's time. Clinic settings change rarely, so each process keeps a frozen
+snapshot per clinic and one Core statement per attempt reads the clinic's ``settings_stamp``
+(a random token that every change of the clinic, its case types or slot types through the ORM
+replaces, see :func:`_restamp_changed_clinics`) together with the citizen's terms status. A
+snapshot whose stamp differs is reloaded at once, so an edit reaches the next booking in every
+process. The snapshot duck-types the parts of :class:`~hub.models.Clinic` the booking commands
+read; it is never added to a session.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, event, select, update
+from sqlalchemy.orm import Session, UOWTransaction, aliased, selectinload
+
+import terms
+from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
+from hub.terms_gate import TermsStatus
+
+
+@dataclass(frozen=True)
+class SlotTypeSettings:
+    code: str
+    visible: bool
+    names: Mapping[str, str]
+
+    def name_in(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("sv") or self.code
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    id: int
+    hsa_id: str
+    name: str
+    timezone: str
+    connection: str
+    connection_config: Mapping[str, Any]
+    has_fallback_calendar: bool
+    active: bool
+    case_types: frozenset[CaseType]
+    slot_types: tuple[SlotTypeSettings, ...]
+    stamp: str
+
+    def enabled_case_types(self) -> set[CaseType]:
+        return set(self.case_types)
+
+    @classmethod
+    def of(cls, clinic: Clinic, stamp: str) -> ClinicSettings:
+        return cls(
+            id=clinic.id,
+            hsa_id=clinic.hsa_id,
+            name=clinic.name,
+            timezone=clinic.timezone,
+            connection=clinic.connection,
+            connection_config=MappingProxyType(copy.deepcopy(dict(clinic.connection_config or {}))),
+            has_fallback_calendar=clinic.has_fallback_calendar,
+            active=clinic.active,
+            case_types=frozenset(clinic.enabled_case_types()),
+            slot_types=tuple(
+                SlotTypeSettings(s.code, s.visible, MappingProxyType(dict(s.names or {})))
+                for s in clinic.slot_types
+            ),
+            stamp=stamp,
+        )
+
+
+def _context_statement() -> Any:
+    """clinic ⟕ its current approved terms for the case type ⟕ the citizen's acceptance of them."""
+    version, acceptance = terms.TermsVersion, terms.Acceptance
+    latest = aliased(version)
+    current = (
+        select(latest.id)
+        .where(
+            latest.clinic_key == Clinic.hsa_id,
+            latest.case_type == bindparam("case_type"),
+            latest.approved_at.is_not(None),
+        )
+        .order_by(latest.number.desc())
+        .limit(1)
+        .correlate(Clinic)
+        .scalar_subquery()
+    )
+    return (
+        select(Clinic.id, Clinic.settings_stamp, version.number, acceptance.id)
+        .select_from(Clinic)
+        .outerjoin(version, version.id == current)
+        .outerjoin(
+            acceptance,  # joined to the terms version, not to the clinic
+            and_(acceptance.version_id == version.id, acceptance.citizen_ref == bindparam("citizen_id")),
+        )
+        .where(Clinic.hsa_id == bindparam("hsa_id"))
+    )
+
+
+_CONTEXT = _context_statement()
+
+
+class ClinicSettingsCache:
+    def __init__(self) -> None:
+        self._snapshots: dict[str, ClinicSettings] = {}
+        self._lock = threading.Lock()
+
+    def for_booking(
+        self, db: Session, hsa_id: str, citizen_id: str, case_type: CaseType
+    ) -> tuple[ClinicSettings, TermsStatus] | None:
+        """The clinic's settings and the citizen's terms status in one statement (``None``: no
+        such clinic). ``hsa_id`` is normalized (upper-case)."""
+        row = db.execute(
+            _CONTEXT, {"hsa_id": hsa_id, "citizen_id": citizen_id, "case_type": str(case_type)}
+        ).first()
+        if row is None:
+            return None
+        clinic_id, stamp, terms_version, accepted = row
+        snapshot = self._snapshots.get(hsa_id)
+        if snapshot is None or snapshot.stamp != stamp or snapshot.id != clinic_id:
+            snapshot = self._load(db, clinic_id, stamp)
+        return snapshot, TermsStatus(terms_version, accepted is not None)
+
+    def _load(self, db: Session, clinic_id: int, stamp: str) -> ClinicSettings:
+        clinic = db.scalars(
+            select(Clinic)
+            .where(Clinic.id == clinic_id)
+            .options(selectinload(Clinic.case_types), selectinload(Clinic.slot_types))
+        ).one()
+        snapshot = ClinicSettings.of(clinic, stamp)
+        with self._lock:
+            self._snapshots[clinic.hsa_id] = snapshot
+        return snapshot
+
+
+#: One per process; snapshots are keyed by HSA-id and proven by their random stamp.
+clinic_settings = ClinicSettingsCache()
+
+
+@event.listens_for(Session, "after_flush")
+def _restamp_changed_clinics(session: Session, _flush: UOWTransaction) -> None:
+    """Give every clinic whose settings this flush changed a new stamp, in the same transaction."""
+    clinic_ids: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, ClinicCaseType | ClinicSlotType):
+            clinic_ids.add(instance.clinic_id)
+        elif isinstance(instance, Clinic) and instance not in session.new:
+            clinic_ids.add(instance.id)
+    clinic_ids.discard(None)  # type: ignore[arg-type]
+    if clinic_ids:
+        table = Clinic.__table__
+        connection: Connection = session.connection()
+        connection.execute(
+            update(table)
+            .where(table.c.id.in_(sorted(clinic_ids)))
+            .values(settings_stamp=new_settings_stamp())
+        )

@@ -181,7 +181,7 @@ class SettingsCache:
 
     def get(self, db: Session, hsa_id: str, now: datetime) -> CalendarSettings | None:
         """The settings of the clinic's calendar, or ``None`` when it has none."""
-        found = db.execute(_STAMP_QUERY, {"hsa_id": hsa_id}).first()
+        found = _noted(db, hsa_id) or db.execute(_STAMP_QUERY, {"hsa_id": hsa_id}).first()
         if found is None:
             return None
         calendar_id, stamp = found
@@ -201,6 +201,23 @@ class SettingsCache:
 _STAMP_QUERY = select(Calendar.id, Calendar.settings_stamp).where(
     Calendar.clinic_hsa_id == bindparam("hsa_id")
 )
+
+_NOTED = "standalone_calendar.stamps"
+
+
+def note_stamp(db: Session, hsa_id: str, calendar_id: int, stamp: str) -> None:
+    """Tell the cache the stamp a caller read in ``db``'s current transaction (with a query of
+    its own, say), so the next booking there needs no query of its own to prove its snapshot.
+    ``hsa_id`` is normalized (upper-case)."""
+    db.info.setdefault(_NOTED, {})[hsa_id] = (db.get_transaction(), calendar_id, stamp)
+
+
+def _noted(db: Session, hsa_id: str) -> tuple[int, str] | None:
+    noted = db.info.get(_NOTED, {}).get(hsa_id)
+    if noted is None or noted[0] is None or noted[0] is not db.get_transaction():
+        return None  # read in another transaction: it proves nothing now
+    return noted[1], noted[2]
+
 
 #: One per process: every session of the process reads and stamps the same calendars.
 settings_cache = SettingsCache()
@@ -230,4 +247,4 @@ def _restamp_changed_calendars(session: Session, _flush: UOWTransaction) -> None
         )
 
 
-__all__ = ["CalendarSettings", "SettingsCache", "SlotTypeSettings", "settings_cache"]
+__all__ = ["CalendarSettings", "SettingsCache", "SlotTypeSettings", "note_stamp", "settings_cache"]

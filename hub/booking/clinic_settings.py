@@ -1,5 +1,8 @@
 """What a booking needs to know of a clinic, kept per process and proven current on every use.
 
+The same statement reads the stamp of the clinic's built-in calendar and hands it to that
+calendar's own snapshot cache (:func:`standalone_calendar.settings.note_stamp`).
+
 A booking attempt needs the clinic's timebook, case types and slot types, and whether the
 citizen accepted the clinic's current terms. Read through the ORM that is two queries and most
 of a refused attempt's time. Clinic settings change rarely, so each process keeps a frozen
@@ -26,6 +29,8 @@ from sqlalchemy.orm import Session, UOWTransaction, aliased, selectinload
 import terms
 from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
 from hub.terms_gate import TermsStatus
+from standalone_calendar.models import Calendar
+from standalone_calendar.settings import note_stamp
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,9 @@ def _context_statement() -> Any:
     )
     return (
         select(Clinic.id, Clinic.settings_stamp, version.number, acceptance.id)
+        .add_columns(Calendar.id, Calendar.settings_stamp)
         .select_from(Clinic)
+        .outerjoin(Calendar, Calendar.clinic_hsa_id == Clinic.hsa_id)  # the built-in timebook's own stamp
         .outerjoin(version, version.id == current)
         .outerjoin(
             acceptance,  # joined to the terms version, not to the clinic
@@ -121,7 +128,9 @@ class ClinicSettingsCache:
         ).first()
         if row is None:
             return None
-        clinic_id, stamp, terms_version, accepted = row
+        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp = row
+        if calendar_id is not None:
+            note_stamp(db, hsa_id, calendar_id, calendar_stamp)
         snapshot = self._snapshots.get(hsa_id)
         if snapshot is None or snapshot.stamp != stamp or snapshot.id != clinic_id:
             snapshot = self._load(db, clinic_id, stamp)

@@ -14,6 +14,7 @@ from clinic_adapters import ClinicRef, NotFound, SlotTaken, Subject
 from clinic_adapters.timezones import local_day_bounds_utc
 from hub.db import database
 from standalone_calendar import Calendar, ClosedDate, SlotType, StandaloneCalendarAdapter
+from standalone_calendar.settings import note_stamp
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 MONDAY = date(2026, 3, 23)
@@ -93,3 +94,17 @@ def test_settings_edits_change_the_stamp_and_bookings_do_not(db, admin, clinic) 
     admin.scalar(select(SlotType)).name = "Läkarbesök, 20 minuter"
     admin.commit()
     assert _stamp(admin, clinic) not in {before, after_calendar_edit}
+
+
+def test_a_stamp_noted_in_an_earlier_transaction_proves_nothing(db, admin, clinic) -> None:
+    timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
+    first, second = _monday_slot(timebook, clinic, 0), _monday_slot(timebook, clinic, 1)
+    timebook.make_booking(clinic, first, Subject("citizen-1"))
+    calendar_id = db.scalar(select(Calendar.id).where(Calendar.clinic_hsa_id == clinic.hsa_id))
+    note_stamp(db, clinic.hsa_id, calendar_id, _stamp(db, clinic))  # read, then that transaction ends
+
+    admin.add(ClosedDate(calendar_id=calendar_id, day=MONDAY, reason="Studiedag"))
+    admin.commit()
+
+    with pytest.raises(NotFound):  # the note is from a finished transaction: the stamp is read anew
+        timebook.make_booking(clinic, second, Subject("citizen-2"))

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from hub import db
-from hub.auth import require_citizen
+from hub.auth import adopt_citizen, require_citizen, require_citizen_reference
 from hub.booking import operations as ops
 from hub.booking import search
 from hub.booking.schemas import (
@@ -87,11 +87,13 @@ def first_free() -> Response:
 
 @blueprint.post("/bookings")
 def create_booking() -> tuple[Response, int]:
-    citizen = require_citizen()
+    reference = require_citizen_reference()
     data = parse(BookingRequest(), _with_idempotency_header(_json_body()))
-    clinic, terms = ops.booking_clinic(db.session(), data["clinic"], citizen)
+    # One statement reads the citizen, the clinic's settings stamp and the terms status.
+    context = ops.booking_context(db.session(), data["clinic"], reference)
+    citizen = adopt_citizen(context.citizen)
     booking, created = ops.book(
-        db.session(), citizen, clinic, data["slot_id"], data["idempotency_key"], terms=terms
+        db.session(), citizen, context.clinic, data["slot_id"], data["idempotency_key"], terms=context.terms
     )
     return jsonify(booking_json(booking)), 201 if created else 200
 

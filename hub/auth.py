@@ -6,8 +6,12 @@ single logout) decides; the development login, when enabled, is the only other w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import current_app, g, session
 from sqlalchemy import select
+from sqlalchemy.orm import make_transient_to_detached
 
 from hub import db
 from hub.citizens import Identity, citizen_for_login, lookup_key
@@ -33,6 +37,43 @@ def _dev_citizen() -> Citizen | None:
         return None
     citizen_id = session.get("citizen_id")
     return db.session().get(Citizen, citizen_id) if citizen_id else None
+
+
+def citizen_reference() -> tuple[str, str] | None:
+    """Who the login says is here, without reading the database: ("id", citizen id) or
+    ("lookup_key", key). The caller reads the citizen's row (with other things, in one statement)
+    and passes it to :func:`adopt_citizen`; a login whose citizen is gone is refused there."""
+    if g.get("current_citizen") is not None:
+        return "id", g.current_citizen.id
+    if "identity" in current_app.extensions:
+        subject = current_subject()
+        if subject is not None and subject.audience == Audience.CITIZEN:
+            return "lookup_key", lookup_key(subject.personal_number)
+    if session.get("login_method") == "dev" and current_app.config.get("DEV_LOGIN"):
+        citizen_id = session.get("citizen_id")
+        if citizen_id:
+            return "id", citizen_id
+    return None
+
+
+def require_citizen_reference() -> tuple[str, str]:
+    reference = citizen_reference()
+    if reference is None:
+        raise NotLoggedIn()
+    return reference
+
+
+def adopt_citizen(row: Mapping[str, Any] | None) -> Citizen:
+    """The request's citizen from a row read by the caller, without reading it again."""
+    if row is None:
+        raise NotLoggedIn()
+    citizen = g.get("current_citizen")
+    if citizen is None:
+        citizen = Citizen(**row)
+        make_transient_to_detached(citizen)  # the stored row as it is: nothing to insert or reload
+        db.session().add(citizen)
+        g.current_citizen = citizen
+    return citizen
 
 
 def current_citizen() -> Citizen | None:

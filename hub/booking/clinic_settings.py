@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, bindparam, event, select, update
 from sqlalchemy.orm import Session, UOWTransaction, aliased, selectinload
 
 import terms
-from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
+from hub.models import CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
 from hub.terms_gate import TermsStatus
 from standalone_calendar.models import Calendar
 from standalone_calendar.settings import note_stamp
@@ -80,8 +80,9 @@ class ClinicSettings:
         )
 
 
-def _context_statement() -> Any:
-    """clinic ⟕ its current approved terms for the case type ⟕ the citizen's acceptance of them."""
+def _context_statement(citizen_by: Any) -> Any:
+    """clinic ⟕ the citizen ⟕ the clinic's calendar ⟕ its current approved terms for the case
+    type ⟕ the citizen's acceptance of them."""
     version, acceptance = terms.TermsVersion, terms.Acceptance
     latest = aliased(version)
     current = (
@@ -98,19 +99,28 @@ def _context_statement() -> Any:
     )
     return (
         select(Clinic.id, Clinic.settings_stamp, version.number, acceptance.id)
-        .add_columns(Calendar.id, Calendar.settings_stamp)
+        .add_columns(Calendar.id, Calendar.settings_stamp, *CITIZEN_COLUMNS)
         .select_from(Clinic)
+        .outerjoin(Citizen, citizen_by == bindparam("citizen"))  # not joined to the clinic: its own key
         .outerjoin(Calendar, Calendar.clinic_hsa_id == Clinic.hsa_id)  # the built-in timebook's own stamp
         .outerjoin(version, version.id == current)
         .outerjoin(
-            acceptance,  # joined to the terms version, not to the clinic
-            and_(acceptance.version_id == version.id, acceptance.citizen_ref == bindparam("citizen_id")),
+            acceptance, and_(acceptance.version_id == version.id, acceptance.citizen_ref == Citizen.id)
         )
         .where(Clinic.hsa_id == bindparam("hsa_id"))
     )
 
 
-_CONTEXT = _context_statement()
+#: The citizen's row, as :class:`~hub.models.Citizen` maps it.
+CITIZEN_COLUMNS = tuple(Citizen.__table__.columns)
+_CONTEXT = {"id": _context_statement(Citizen.id), "lookup_key": _context_statement(Citizen.lookup_key)}
+
+
+@dataclass(frozen=True)
+class BookingContext:
+    clinic: ClinicSettings
+    terms: TermsStatus
+    citizen: Mapping[str, Any] | None  # the citizen's row; ``None``: no such citizen (any more)
 
 
 class ClinicSettingsCache:
@@ -119,22 +129,29 @@ class ClinicSettingsCache:
         self._lock = threading.Lock()
 
     def for_booking(
-        self, db: Session, hsa_id: str, citizen_id: str, case_type: CaseType
-    ) -> tuple[ClinicSettings, TermsStatus] | None:
-        """The clinic's settings and the citizen's terms status in one statement (``None``: no
-        such clinic). ``hsa_id`` is normalized (upper-case)."""
+        self, db: Session, hsa_id: str, citizen: tuple[str, str], case_type: CaseType
+    ) -> BookingContext | None:
+        """The clinic's settings, the citizen's row and terms status, in one statement (``None``:
+        no such clinic). ``hsa_id`` is normalized (upper-case); ``citizen`` is ("id", id) or
+        ("lookup_key", key), as the login knows the citizen."""
+        by, value = citizen
         row = db.execute(
-            _CONTEXT, {"hsa_id": hsa_id, "citizen_id": citizen_id, "case_type": str(case_type)}
+            _CONTEXT[by], {"hsa_id": hsa_id, "citizen": value, "case_type": str(case_type)}
         ).first()
         if row is None:
             return None
-        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp = row
+        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp = row[:6]
+        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[6:], strict=True))
         if calendar_id is not None:
             note_stamp(db, hsa_id, calendar_id, calendar_stamp)
         snapshot = self._snapshots.get(hsa_id)
         if snapshot is None or snapshot.stamp != stamp or snapshot.id != clinic_id:
             snapshot = self._load(db, clinic_id, stamp)
-        return snapshot, TermsStatus(terms_version, accepted is not None)
+        return BookingContext(
+            snapshot,
+            TermsStatus(terms_version, accepted is not None),
+            citizen_row if citizen_row["id"] is not None else None,
+        )
 
     def _load(self, db: Session, clinic_id: int, stamp: str) -> ClinicSettings:
         clinic = db.scalars(

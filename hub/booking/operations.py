@@ -28,7 +28,7 @@ from clinic_adapters.resilience import DeadlineExceeded
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
 from hub.booking.cache import slot_cache
-from hub.booking.clinic_settings import ClinicSettings, clinic_settings
+from hub.booking.clinic_settings import BookingContext, ClinicSettings, clinic_settings
 from hub.booking.events import booking_changed
 from hub.booking.timebooks import (
     FALLBACK_PREFIX,
@@ -122,13 +122,14 @@ def get_clinic(db: Session, hsa_id: str) -> Clinic:
     return clinic
 
 
-def booking_clinic(
-    db: Session, hsa_id: str, citizen: Citizen, case_type: CaseType = CaseType.BOOK
-) -> tuple[ClinicSettings, TermsStatus]:
-    """The clinic as a booking command needs it, with the citizen's terms status: one statement
-    while the process's snapshot of the clinic is current (see :mod:`hub.booking.clinic_settings`)."""
-    found = clinic_settings.for_booking(db, normalize_hsa_id(hsa_id), citizen.id, case_type)
-    if found is None or not found[0].active:
+def booking_context(
+    db: Session, hsa_id: str, citizen: tuple[str, str], case_type: CaseType = CaseType.BOOK
+) -> BookingContext:
+    """The clinic as a booking command needs it, the citizen's row and terms status: one
+    statement while the process's snapshot of the clinic is current (see
+    :mod:`hub.booking.clinic_settings`). ``citizen``: as :func:`hub.auth.citizen_reference`."""
+    found = clinic_settings.for_booking(db, normalize_hsa_id(hsa_id), citizen, case_type)
+    if found is None or not found.clinic.active:
         raise NotFound(_l("There is no clinic with that id."))
     return found
 

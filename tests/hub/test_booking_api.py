@@ -170,6 +170,16 @@ def test_booking_needs_login(client, create_clinic) -> None:
     assert response.status_code == 401 and response.get_json()["code"] == "not_logged_in"
 
 
+def test_a_login_whose_citizen_is_gone_cannot_book(client, create_clinic, db) -> None:
+    clinic = create_clinic()
+    slot = free_slots(client, clinic.hsa_id)[0]
+    with client.session_transaction() as session:  # a test login's session, its citizen since removed
+        session.update(citizen_id="0f5e2a43-8a7e-4c1e-9d55-000000000000", login_method="dev")
+    response = book(client, clinic.hsa_id, slot["id"])
+    assert response.status_code == 401 and response.get_json()["code"] == "not_logged_in"
+    assert _counts(db)[0] == 0
+
+
 def test_series_books_two_linked_times(client, login, create_clinic) -> None:
     clinic = create_clinic(series_days=(7, 14), horizon_days=28)
     login(client)

@@ -85,7 +85,7 @@ def test_the_test_login_is_gone_when_not_enabled(eid_hub) -> None:
 
 
 def test_logout_ends_the_eid_session(eid_hub, saml_idps, create_clinic) -> None:
-    create_clinic()
+    clinic = create_clinic()
     client = hub_client(eid_hub)
     _log_in(client, saml_idps["bankid"])
     assert client.get("/api/v1/bookings").status_code == 200
@@ -95,3 +95,4 @@ def test_logout_ends_the_eid_session(eid_hub, saml_idps, create_clinic) -> None:
     assert response.status_code == 307
     client.post(response.headers["Location"].replace(HUB, ""), data={"csrf_token": token})
     assert client.get("/api/v1/bookings").status_code == 401
+    assert book(client, clinic.hsa_id, free_slots(client, clinic.hsa_id)[0]["id"]).status_code == 401

@@ -442,14 +442,15 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         return Health(ok=True, last_success=now)
 
 
-_HOLDS_QUERY = (
-    select(CalendarBooking.id)
+_booking = CalendarBooking.__table__.c
+_HOLDS_QUERY = (  # on the table: a Core statement skips the ORM's execution path
+    select(_booking.id)
     .where(
-        CalendarBooking.calendar_id == bindparam("calendar_id"),
-        CalendarBooking.slot_type_id == bindparam("slot_type_id"),
-        CalendarBooking.starts_at == bindparam("starts_at"),
-        CalendarBooking.subject_ref == bindparam("subject_ref"),
-        CalendarBooking.status == "booked",
+        _booking.calendar_id == bindparam("calendar_id"),
+        _booking.slot_type_id == bindparam("slot_type_id"),
+        _booking.starts_at == bindparam("starts_at"),
+        _booking.subject_ref == bindparam("subject_ref"),
+        _booking.status == "booked",
     )
     .limit(1)
 )

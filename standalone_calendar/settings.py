@@ -198,8 +198,9 @@ class SettingsCache:
             self._snapshots.clear()
 
 
-_STAMP_QUERY = select(Calendar.id, Calendar.settings_stamp).where(
-    Calendar.clinic_hsa_id == bindparam("hsa_id")
+_calendar = Calendar.__table__.c  # a Core statement: it skips the ORM's execution path
+_STAMP_QUERY = select(_calendar.id, _calendar.settings_stamp).where(
+    _calendar.clinic_hsa_id == bindparam("hsa_id")
 )
 
 _NOTED = "standalone_calendar.stamps"

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -257,12 +258,13 @@ def _claim_statement(dialect: str) -> Executable:
 
 def _claim_key(
     db: Session, citizen: Citizen, clinic: Clinic, idempotency_key: str, slot_id: str, timebook: str
-) -> Booking | None:
-    """Insert the pending booking in one statement; ``None`` if this key was used already.
+) -> dict[str, Any] | None:
+    """Insert the pending booking in one statement and return its values; ``None`` if this key
+    was used already.
 
     A concurrent request with the same key waits for the first one's transaction and then
-    inserts nothing. A Core statement (and the object built from the same values) because most
-    claims in a rush are rolled back a moment later, when the time turns out to be taken.
+    inserts nothing. A Core statement, and no object until :func:`_stored` is asked for one,
+    because most claims in a rush are rolled back a moment later, when the time is taken.
     """
     now = utc_now()
     values = {
@@ -286,6 +288,11 @@ def _claim_key(
     }
     if db.execute(_claim_statement(db.get_bind().dialect.name), values).first() is None:
         return None
+    return values
+
+
+def _stored(db: Session, values: dict[str, Any]) -> Booking:
+    """The claimed booking as an object of the session, built from the values just inserted."""
     booking = Booking(**values)
     make_transient_to_detached(booking)  # stored as it is: the session need not insert or reload it
     db.add(booking)
@@ -337,18 +344,21 @@ def book(
     if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):
         raise NotFound(_l("That time or booking does not exist."))
     timebook = standalone() if in_fallback else timebook_for(clinic)
-    booking = _claim_key(db, citizen, clinic, idempotency_key, slot_id, timebook.key)
-    if booking is None:
+    claimed = _claim_key(db, citizen, clinic, idempotency_key, slot_id, timebook.key)
+    if claimed is None:
         return _earlier(db, citizen, clinic, slot_id, idempotency_key), False
     require_case_type(clinic, CaseType.BOOK)
     require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
     if in_fallback:
+        booking = _stored(db, claimed)
         _book_in_fallback(db, citizen, clinic, booking, slot_id.removeprefix(FALLBACK_PREFIX))
     elif timebook.capabilities.transactional:
         result = timebook.make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
         shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
+        booking = _stored(db, claimed)
         _apply(booking, result, timebook.key)
     else:
+        booking = _stored(db, claimed)
         _book_remotely(db, citizen, clinic, booking, slot_id)
     db.flush()
     _record_change(db, booking, "created", fallback=in_fallback)
@@ -423,10 +433,10 @@ def book_series(
         raise NotAllowed(_l("The clinic does not offer this online."))
     bookings = []
     for key, slot_id in zip(keys, slot_ids, strict=True):
-        booking = _claim_key(db, citizen, clinic, key, slot_id, timebook.key)
-        if booking is None:
+        claimed = _claim_key(db, citizen, clinic, key, slot_id, timebook.key)
+        if claimed is None:
             raise Conflict(_l("This request is already being handled."))
-        bookings.append(booking)
+        bookings.append(_stored(db, claimed))
     results = timebook.book_series(
         clinic_ref(clinic), SeriesRequest(slot_ids=list(slot_ids)), subject_of(citizen)
     )

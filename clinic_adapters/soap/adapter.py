@@ -200,6 +200,7 @@ class RivSchedulingAdapter(ClinicAdapter):
         answer = self._catalogue(
             "GetAvailableTimeslots",
             clinic,
+            flat_list="timeslotDetail",  # the hot path of a federated search: read lean
             healthcare_facility=clinic.hsa_id,
             startDateInclusive=format_dt(first),
             endDateInclusive=format_dt(last),

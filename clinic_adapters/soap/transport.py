@@ -24,6 +24,7 @@ from zeep.transports import Transport
 from zeep.wsdl import Document
 
 from clinic_adapters.errors import AdapterError, InvalidResponse, Unavailable
+from clinic_adapters.soap.flat_reply import FlatListReader
 from clinic_adapters.soap.personal_data import NoBodyLogger
 from clinic_adapters.timezones import utc_now
 
@@ -115,6 +116,7 @@ class RivClient:
         self._lock = threading.Lock()
         self._clients: dict[str, zeep.Client] = {}
         self._services: dict[tuple[str, bool], Any] = {}
+        self._readers: dict[tuple[str, bool], FlatListReader] = {}
         self.last_success: datetime | None = None
         self.last_error: datetime | None = None
         self.last_error_text: str | None = None
@@ -173,6 +175,14 @@ class RivClient:
             self._services[key] = service
             return service
 
+    def _reader(self, operation: str, health: bool, service: Any, item: str) -> FlatListReader:
+        key = (operation, health)
+        with self._lock:
+            reader = self._readers.get(key)
+            if reader is None:
+                reader = self._readers[key] = FlatListReader(service._binding, operation, item)
+            return reader
+
     # -- calls --------------------------------------------------------------------------------
 
     def call(
@@ -183,17 +193,32 @@ class RivClient:
         actor_id: str,
         actor_type: str,
         health: bool = False,
+        flat_list: str | None = None,
         **body: Any,
     ) -> Any:
-        """Call an operation with the ``LogicalAddress`` and ``Actor`` headers; map every failure."""
+        """Call an operation with the ``LogicalAddress`` and ``Actor`` headers; map every failure.
+
+        ``flat_list`` names the repeated element of an answer that is a list of flat records: such
+        an answer is read by :class:`FlatListReader` when it has the plain shape, by zeep otherwise.
+        """
         headers = {
             "LogicalAddress": logical_address,
             "actor": {"actorId": actor_id, "actorType": actor_type},
         }
         started = time.monotonic()
         try:
-            proxy = getattr(self.service(operation, health=health), operation)
-            result = proxy(_soapheaders=headers, **body)
+            service = self.service(operation, health=health)
+            proxy = getattr(service, operation)
+            client = service._client
+            if flat_list and not self.plugins and client.wsse is None:
+                reader = self._reader(operation, health, service, flat_list)
+                with client.settings(raw_response=True):
+                    response = proxy(_soapheaders=headers, **body)
+                result = reader.read(client, response)
+                if result is None:  # not the plain shape: zeep reads it (faults and breaches included)
+                    result = service._binding.process_reply(client, service._binding.get(operation), response)
+            else:
+                result = proxy(_soapheaders=headers, **body)
             if result is None:
                 # e.g. spyne's empty envelope after a failure of its own (PITFALLS.md)
                 raise InvalidResponse(f"{operation}: empty answer")

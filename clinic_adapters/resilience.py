@@ -132,7 +132,7 @@ class ResiliencePolicy:
     :param max_in_flight: calls of this connection that may occupy pool threads at once,
         counting calls abandoned at their deadline that are still running; beyond it calls fail
         at once with :class:`ConnectionBusy`, so one hanging record system cannot exhaust the
-        shared pool (64 workers) that every clinic uses.
+        shared pool (``SHARED_CALL_WORKERS``) that every clinic uses.
     """
 
     deadline_seconds: float = 5.0
@@ -180,6 +180,11 @@ class CallPool:
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
+#: Workers of the process-wide call pool. A federated search asks every clinic of a region at
+#: once (about 100); fewer workers would make the last clinics wait for the first to finish, a
+#: second round trip on top of the slowest clinic. Threads start only when calls need them.
+SHARED_CALL_WORKERS = 256
+
 _pools_lock = threading.Lock()
 _shared_pools: dict[str, CallPool] = {}
 
@@ -194,7 +199,7 @@ def _shared(name: str, size: int) -> CallPool:
 
 def shared_call_pool() -> CallPool:
     """Return the process-wide pool that runs inner adapter calls (created on first use)."""
-    return _shared("clinic-call", 64)
+    return _shared("clinic-call", SHARED_CALL_WORKERS)
 
 
 def shared_fan_out_pool() -> CallPool:

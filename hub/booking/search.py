@@ -54,9 +54,14 @@ class FederatedResult:
         return sorted(merged, key=lambda pair: (pair[1].start, pair[0].name))[:limit]
 
 
+#: Fan-out workers: one per clinic asked at once. A region has about 100 clinics with record
+#: systems; a smaller pool would queue the last ones behind the first answers (a second round
+#: trip). Threads start only when needed, so the cap costs nothing until it is used.
+FEDERATED_WORKERS = 256
+
+
 def _pool(app: Flask) -> CallPool:
-    # Sized for a region: every clinic can be asked at once, apart from the request threads.
-    return app.extensions.setdefault("hub.federated_pool", CallPool(64, "federated-search"))
+    return app.extensions.setdefault("hub.federated_pool", CallPool(FEDERATED_WORKERS, "federated-search"))
 
 
 def clinics_offering(db: Session, slot_type_code: str, municipality: str | None = None) -> list[Clinic]:

@@ -482,3 +482,25 @@ def test_fan_out_over_resilient_adapters_uses_the_shared_pools(inner, clock):
                                                 clock) for n in range(40)}
     outcomes = fan_out({key: (lambda a=a: slots(a)) for key, a in adapters.items()}, deadline=10)
     assert all(o.ok for o in outcomes.values()), outcomes
+
+
+def test_a_hundred_clinics_are_asked_at_once_not_in_rounds(clock):
+    # A region's federated search: every clinic answers in 0.5 s, so all answers are in well
+    # before a second round (1 s) would end; the shared call pool must not queue them.
+    def answer_slowly():
+        time.sleep(0.5)
+        return []
+
+    adapters = {}
+    for n in range(100):
+        inner = ScriptedAdapter()
+        inner.script = [answer_slowly]
+        adapters[n] = ResilientAdapter(inner, ResiliencePolicy(deadline_seconds=5), clock)
+    with private_pool(128, "federated-test") as fan_out_pool:
+        started = time.monotonic()
+        outcomes = fan_out(
+            {n: (lambda a=a: slots(a)) for n, a in adapters.items()}, deadline=5, pool=fan_out_pool
+        )
+        elapsed = time.monotonic() - started
+    assert all(o.ok for o in outcomes.values()), outcomes
+    assert elapsed < 0.95, f"{elapsed:.2f} s: the calls waited for free workers"

@@ -63,7 +63,7 @@ def clinic(hsa_id: str) -> Response:
 @blueprint.get("/clinics/<hsa_id>/slots")
 def slots(hsa_id: str) -> Response:
     found = ops.get_clinic(db.session(), hsa_id)
-    query = parse(SlotQuery(), request.args)
+    query = parse(SlotQuery, request.args)
     listing = ops.free_slots(found, query["slot_type"], query["first_day"], query["last_day"])
     return jsonify(
         clinic=found.hsa_id,
@@ -74,7 +74,7 @@ def slots(hsa_id: str) -> Response:
 
 @blueprint.get("/search/first-free")
 def first_free() -> Response:
-    query = parse(FederatedQuery(), request.args)
+    query = parse(FederatedQuery, request.args)
     result = search.first_free_times(
         db.session(),
         query["slot_type"],
@@ -88,7 +88,7 @@ def first_free() -> Response:
 @blueprint.post("/bookings")
 def create_booking() -> tuple[Response, int]:
     reference = require_citizen_reference()
-    data = parse(BookingRequest(), _with_idempotency_header(_json_body()))
+    data = parse(BookingRequest, _with_idempotency_header(_json_body()))
     # One statement reads the citizen, the clinic's settings stamp and the terms status.
     context = ops.booking_context(db.session(), data["clinic"], reference)
     citizen = adopt_citizen(context.citizen)
@@ -101,7 +101,7 @@ def create_booking() -> tuple[Response, int]:
 @blueprint.post("/bookings/series")
 def create_series() -> tuple[Response, int]:
     citizen = require_citizen()
-    data = parse(SeriesBookingRequest(), _with_idempotency_header(_json_body()))
+    data = parse(SeriesBookingRequest, _with_idempotency_header(_json_body()))
     clinic = ops.get_clinic(db.session(), data["clinic"])
     bookings, created = ops.book_series(
         db.session(), citizen, clinic, data["slot_ids"], data["idempotency_key"]
@@ -124,7 +124,7 @@ def show_booking(booking_id: str) -> Response:
 @blueprint.post("/bookings/<booking_id>/rebook")
 def rebook(booking_id: str) -> Response:
     citizen = require_citizen()
-    data = parse(RebookRequest(), _json_body())
+    data = parse(RebookRequest, _json_body())
     return jsonify(booking_json(ops.rebook(db.session(), citizen, booking_id, data["slot_id"])))
 
 

@@ -251,7 +251,7 @@ def book() -> Response:
     citizen = current_citizen()
     if citizen is None:
         raise NotLoggedIn()
-    data = parse(BookingRequest(), request.form)
+    data = parse(BookingRequest, request.form)
     clinic = ops.get_clinic(db.session(), data["clinic"])
     try:
         booking, _created = ops.book(db.session(), citizen, clinic, data["slot_id"], data["idempotency_key"])
@@ -384,7 +384,7 @@ def rebook_confirm(booking_id: str) -> str | Response:
 @blueprint.post("/bookings/<booking_id>/rebook")
 def rebook(booking_id: str) -> Response:
     citizen = require_citizen()
-    data = parse(RebookRequest(), request.form)
+    data = parse(RebookRequest, request.form)
     ops.rebook(db.session(), citizen, booking_id, data["slot_id"])
     return redirect(url_for("portal.booking", booking_id=booking_id, moved=1))
 
@@ -426,7 +426,7 @@ def search_times() -> str:
     slot_type = request.args.get("slot_type") or None
     result = None
     if slot_type:
-        query = parse(FederatedQuery(), request.args)
+        query = parse(FederatedQuery, request.args)
         result = search.first_free_times(
             db.session(),
             slot_type,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -41,8 +42,18 @@ class HubSchema(Schema):
                     field.error_messages["invalid"] = message
 
 
-def parse(schema: Schema, data: Any) -> dict[str, Any]:
-    """Load ``data`` or raise a 422 listing every field's problem."""
+@functools.cache
+def _shared(schema_class: type[Schema]) -> Schema:
+    # Building a schema deep-copies its fields; its messages are lazy (translated when shown)
+    # and loading changes nothing in it, so one instance serves every request and thread.
+    return schema_class()
+
+
+def parse(schema: Schema | type[Schema], data: Any) -> dict[str, Any]:
+    """Load ``data`` with ``schema`` (a class: its shared instance), or raise a 422 listing every
+    field's problem."""
+    if isinstance(schema, type):
+        schema = _shared(schema)
     try:
         return schema.load(data or {})
     except ValidationError as error:

@@ -116,7 +116,7 @@ def register_clinic() -> Any:
         return page()
 
     def save() -> Response:
-        onboarding.register_clinic(db.session(), actor, parse(RegisterForm(), form_data(request)))
+        onboarding.register_clinic(db.session(), actor, parse(RegisterForm, form_data(request)))
         flash(_l("Thank you. The region will verify the clinic and then activate it."))
         return redirect(url_for("admin.home"), code=303)
 
@@ -159,7 +159,7 @@ def switch_case_type(hsa_id: str, case_type: str) -> Any:
     kind = case_type_of(case_type)
 
     def switch() -> Response:
-        enabled = parse(CaseTypeSwitch(), form_data(request))["enabled"]
+        enabled = parse(CaseTypeSwitch, form_data(request))["enabled"]
         settings_ops.set_case_type(db.session(), actor, found, kind, enabled)
         flash(_l("Saved. Citizens see the change at once."))
         return redirect(url_for("admin.case_types", hsa_id=found.hsa_id), code=303)
@@ -203,7 +203,7 @@ def slot_types(hsa_id: str) -> Any:
 @bp.get("/clinics/<hsa_id>/day-list")
 def day_list(hsa_id: str) -> str:
     actor, found = clinic_admin(hsa_id)
-    query = parse(DayListQuery(), request.args)
+    query = parse(DayListQuery, request.args)
     first = query["day"] or to_local(utc_now(), found.timezone).date()
     days = daylist.day_list(db.session(), actor, found, first, query["days"])
     return render_template(
@@ -221,7 +221,7 @@ def day_list(hsa_id: str) -> str:
 @bp.post("/clinics/<hsa_id>/visits/<booking_id>")
 def mark_visit(hsa_id: str, booking_id: str) -> Response:
     actor, found = clinic_admin(hsa_id)
-    outcome = parse(OutcomeForm(), form_data(request))["outcome"]
+    outcome = parse(OutcomeForm, form_data(request))["outcome"]
     daylist.mark_outcome(db.session(), actor, found, booking_id, outcome)
     flash(_l("Saved."))
     default = url_for("admin.day_list", hsa_id=found.hsa_id)
@@ -252,7 +252,7 @@ def resolve_conflict(hsa_id: str, job_id: int) -> Any:
     actor, found = clinic_admin(hsa_id)
 
     def resolve() -> Response:
-        data = parse(ConflictForm(), form_data(request))
+        data = parse(ConflictForm, form_data(request))
         conn_ops.resolve_conflict(db.session(), actor, found, job_id, data["action"], data["note"])
         flash(_l("The action taken is recorded."))
         return redirect(url_for("admin.connection", hsa_id=found.hsa_id), code=303)

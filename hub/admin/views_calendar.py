@@ -37,7 +37,7 @@ from standalone_calendar.models import ClosedDate, Closure, OpeningRule, Practit
 def _page(found: Clinic, **extra: Any) -> str:
     session = db.session()
     calendar = calendar_of(session, found)
-    week = parse(WeekQuery(), request.args)["week"] or to_local(utc_now(), found.timezone).date()
+    week = parse(WeekQuery, request.args)["week"] or to_local(utc_now(), found.timezone).date()
 
     def rows(model: type[Any], *order: Any) -> list[Any]:
         if calendar is None:
@@ -80,7 +80,7 @@ def calendar(hsa_id: str) -> str:
 @bp.post("/clinics/<hsa_id>/calendar/limits")
 def calendar_limits(hsa_id: str) -> Any:
     def act(actor: Actor, found: Clinic) -> None:
-        ops.set_limits(db.session(), actor, found, **parse(LimitsForm(), form_data(request)))
+        ops.set_limits(db.session(), actor, found, **parse(LimitsForm, form_data(request)))
 
     return _handle(hsa_id, act)
 
@@ -88,7 +88,7 @@ def calendar_limits(hsa_id: str) -> Any:
 @bp.post("/clinics/<hsa_id>/calendar/slot-types")
 def calendar_slot_type(hsa_id: str) -> Any:
     def act(actor: Actor, found: Clinic) -> None:
-        ops.save_slot_type(db.session(), actor, found, parse(CalendarSlotTypeForm(), form_data(request)))
+        ops.save_slot_type(db.session(), actor, found, parse(CalendarSlotTypeForm, form_data(request)))
 
     return _handle(hsa_id, act)
 
@@ -96,7 +96,7 @@ def calendar_slot_type(hsa_id: str) -> Any:
 @bp.post("/clinics/<hsa_id>/calendar/practitioners")
 def calendar_practitioner(hsa_id: str) -> Any:
     def act(actor: Actor, found: Clinic) -> None:
-        ops.add_practitioner(db.session(), actor, found, parse(PractitionerForm(), form_data(request)))
+        ops.add_practitioner(db.session(), actor, found, parse(PractitionerForm, form_data(request)))
 
     return _handle(hsa_id, act)
 
@@ -104,7 +104,7 @@ def calendar_practitioner(hsa_id: str) -> Any:
 @bp.post("/clinics/<hsa_id>/calendar/rules")
 def calendar_rule(hsa_id: str) -> Any:
     def act(actor: Actor, found: Clinic) -> None:
-        ops.add_rule(db.session(), actor, found, parse(RuleForm(), form_data(request)))
+        ops.add_rule(db.session(), actor, found, parse(RuleForm, form_data(request)))
 
     return _handle(hsa_id, act)
 
@@ -117,7 +117,7 @@ def calendar_rule_delete(hsa_id: str, rule_id: int) -> Any:
 @bp.post("/clinics/<hsa_id>/calendar/absences")
 def calendar_absence(hsa_id: str) -> Any:
     def act(actor: Actor, found: Clinic) -> None:
-        values = parse(ClosureForm(), form_data(request))
+        values = parse(ClosureForm, form_data(request))
         # A day without times means the whole day, from midnight to the next midnight.
         values["start_time"] = values["start_time"] or time(0)
         if values["end_time"] is None:
@@ -136,7 +136,7 @@ def calendar_absence_delete(hsa_id: str, closure_id: int) -> Any:
 @bp.post("/clinics/<hsa_id>/calendar/closed-dates")
 def calendar_closed_date(hsa_id: str) -> Any:
     def act(actor: Actor, found: Clinic) -> None:
-        values = parse(ClosedDateForm(), form_data(request))
+        values = parse(ClosedDateForm, form_data(request))
         ops.add_closed_date(db.session(), actor, found, values["day"], values["reason"])
 
     return _handle(hsa_id, act)

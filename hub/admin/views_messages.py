@@ -26,7 +26,7 @@ LANGUAGES = ("sv", "en", "de")
 
 
 def _choices() -> tuple[bulk.Criteria, list[Channel], dict[str, str]]:
-    data = parse(BulkCriteriaForm(), form_data(request))
+    data = parse(BulkCriteriaForm, form_data(request))
     criteria = bulk.Criteria(day=data["day"], slot_type_code=data["slot_type"] or None)
     channels = [Channel(c) for c in request.form.getlist("channels") if c in {x.value for x in Channel}]
     templates = {lang: request.form.get(f"template_{lang}", "") for lang in LANGUAGES}

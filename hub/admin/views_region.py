@@ -59,7 +59,7 @@ def region_admins(hsa_id: str) -> Any:
         return page()
 
     def assign() -> Response:
-        data = parse(AssignAdminForm(), form_data(request))
+        data = parse(AssignAdminForm, form_data(request))
         onboarding.assign_admin(db.session(), actor, found, data["personal_number"], data["label"])
         flash(_l("Saved."))
         return redirect(url_for("admin.region_admins", hsa_id=found.hsa_id), code=303)

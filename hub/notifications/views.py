@@ -52,7 +52,7 @@ def _state(citizen: Citizen) -> dict[str, Any]:
 
 
 def _save(citizen: Citizen, source: Any) -> None:
-    data = parse(ProfileInput(), source)
+    data = parse(ProfileInput, source)
     update_profile(
         db.session(),
         citizen,

@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     hub_config.check(app.config)
+    hub_config.read_identity_file(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
     from hub import db, errors, i18n

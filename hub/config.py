@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,22 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         else:
             found[key] = value
     return found
+
+
+def read_identity_file(config: dict[str, Any]) -> None:
+    """Read e-ID settings from ``IDENTITY_FILE`` (JSON, the mapping of
+    :func:`identity.settings.settings_from_mapping`) when no ``IDENTITY`` mapping is given.
+
+    A file, not environment variables: it holds the identity secret and the IdPs' metadata, and
+    the operator keeps it readable by the service alone.
+    """
+    path = config.get("IDENTITY_FILE")
+    if not path or config.get("IDENTITY"):
+        return
+    try:
+        config["IDENTITY"] = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read the identity settings in {path}: {error}") from error
 
 
 def check(config: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ keeps its citizens; lookups go through a keyed hash.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from identity.personal_numbers import pseudonymise
 __all__ = ["InvalidToken", "seal", "subject_key", "unseal"]
 
 
+@functools.lru_cache(maxsize=32)  # HKDF per request cost half of reading a session
 def derive(secret: bytes, purpose: bytes) -> bytes:
     """Derive a 32-byte key for one purpose, so one leaked use does not expose the others."""
     if len(secret) < 16:
@@ -31,6 +33,7 @@ def subject_key(secret: bytes, personal_number: str) -> str:
     return pseudonymise(personal_number, derive(secret, b"identity pseudonym"))
 
 
+@functools.lru_cache(maxsize=32)
 def _fernet(secret: bytes) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derive(secret, b"identity session")))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from identity import crypto
@@ -93,23 +93,21 @@ def load(db: Session, policy: SessionPolicy, token: str | None, *, now: datetime
     """Return the live session for ``token``, ending it when idle or past its absolute limit."""
     if not token or len(token) > 128:
         return None
-    row = db.get(IdentitySession, digest(token))
+    # Read on every request: a Core statement on the table, not an object of the session.
+    row = db.execute(_BY_ID, {"id": digest(token)}).first()
     if row is None:
         return None
     if now >= row.expires_at or now - row.last_seen_at >= policy.idle_timeout:
-        db.delete(row)
-        db.flush()
+        db.execute(delete(_table).where(_table.c.id == row.id))
         return None
     try:
         active = _active(row, policy.secret_key)
     except crypto.InvalidToken:
         # Sealed under another secret (rotated): the session cannot be read, so it ends.
-        db.delete(row)
-        db.flush()
+        db.execute(delete(_table).where(_table.c.id == row.id))
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
-        row.last_seen_at = now
-        db.flush()
+        db.execute(update(_table).where(_table.c.id == row.id).values(last_seen_at=now))
     return active
 
 
@@ -162,7 +160,12 @@ def purge_expired(db: Session, policy: SessionPolicy, now: datetime) -> int:
     return db.execute(delete(IdentitySession).where(stale)).rowcount
 
 
-def _active(row: IdentitySession, secret: bytes) -> ActiveSession:
+_table = IdentitySession.__table__
+_BY_ID = select(_table).where(_table.c.id == bindparam("id"))
+
+
+def _active(row: Any, secret: bytes) -> ActiveSession:
+    """The session of a row (an object or a Core row: the same names)."""
     data = crypto.unseal(secret, row.sealed)
     subject = VerifiedSubject(
         personal_number=data["personal_number"],

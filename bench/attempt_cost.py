@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--database", default="bench_cost")
     parser.add_argument("--attempts", type=int, default=400, help="attempts per batch")
     parser.add_argument("--losers", type=int, default=9, help="refused attempts per free time")
+    parser.add_argument("--login", choices=("eid", "dev"), default="eid", help="as bench/booking_rush.py")
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--profile", metavar="HTML", help="write a pyinstrument profile of the batches")
     args = parser.parse_args()
@@ -46,13 +48,18 @@ def main() -> None:
     rush_setup.recreate_database(args.admin_url.replace("+psycopg", ""), args.database)
     url = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
     secret = uuid.uuid4().hex
-    app = rush_setup.make_app(url, secret)
+    identity_file = rush_setup.write_identity_file(Path(tempfile.mkdtemp(prefix="attempt-cost-")))
+    app = rush_setup.make_app(url, secret, identity_file)
+    app.config["DEV_LOGIN"] = args.login == "dev"
     citizens_needed = args.attempts
     with app.app_context(), database(app).session_scope() as db:
         rush_setup.create_campaign_clinic(db, capacity=1)
     citizens = rush_setup.create_citizens(app, citizens_needed)
     rush_setup.accept_campaign_terms(app, rush_setup.CLINIC_HSA_ID, citizens)
-    cookies = rush_setup.session_cookies(app, citizens)
+    if args.login == "eid":
+        cookies = rush_setup.eid_session_cookies(app, len(citizens))
+    else:
+        cookies = rush_setup.session_cookies(app, citizens)
     per_slot = args.losers + 1
     slots_per_batch = args.attempts // per_slot
     slots = rush_setup.list_free_slots(app, slots_per_batch * 6, (utc_now() + timedelta(days=1)).date())
@@ -62,7 +69,8 @@ def main() -> None:
     client = app.test_client()
 
     def attempt(n: int, slot_id: str) -> tuple[int, list[str]]:
-        client.set_cookie("session", cookies[n % len(cookies)], domain="localhost")
+        name, value = cookies[n % len(cookies)].split("=", 1)
+        client.set_cookie(name, value, domain="localhost")
         del statements[:]
         response = client.post(
             "/api/v1/bookings",

@@ -82,6 +82,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--soak-minutes", type=float, default=0.0, help="run the hub alone this long, watch memory"
     )
     p.add_argument("--rss-interval", type=float, default=5.0, help="seconds between memory samples")
+    p.add_argument(
+        "--login",
+        choices=("eid", "dev"),
+        default="eid",
+        help="eid: server-side e-ID sessions, as in production; dev: the test login's signed cookie",
+    )
     p.add_argument("--lean", action="store_true", help="also run the prototype of the proposed fixes")
     p.add_argument("--profile", action="store_true", help="py-spy record all hub workers in round 1")
     p.add_argument("--database", default="bench_hub", help="dropped and recreated on every run")
@@ -107,13 +113,14 @@ def attempts_for(
     cookies: Sequence[str],
     order: str,
 ) -> list[Attempt]:
-    """Citizen n tries target n // k (k = citizens // targets), each with a key of its own."""
+    """Citizen n tries target n // k (k = citizens // targets), each with a key of its own;
+    ``cookies[n]`` is citizen n's ``Cookie`` header."""
     per_target = len(cookies) // len(targets)
     attempts = []
     for n in range(per_target * len(targets)):
         target = targets[n // per_target]
         body = {**extra, payload_key: target, "idempotency_key": f"bench-{label}-{n:07d}"}
-        headers = {"Content-Type": "application/json", "Cookie": f"session={cookies[n]}"}
+        headers = {"Content-Type": "application/json", "Cookie": cookies[n]}
         attempts.append(Attempt(json.dumps(body).encode(), headers, str(target)))
     if order == "shuffled":
         random.Random(label).shuffle(attempts)
@@ -303,19 +310,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     facts = machine_facts(args, admin_url)
     print("machine:", ", ".join(f"{k} {v}" for k, v in facts.items()))
     print(
-        f"gunicorn: {settings.describe()}; {args.clients} clients; {args.citizens} citizens, "
+        f"gunicorn: {settings.describe()}; login {args.login}; {args.clients} clients; "
+        f"{args.citizens} citizens, "
         f"{args.slots} slots x capacity {args.capacity} ({per_slot} attempts per slot); out: {out}"
     )
 
     started = time.monotonic()
     rush_setup.recreate_database(admin_url, args.database)
-    app = rush_setup.make_app(database_url, secret)
+    identity_file = rush_setup.write_identity_file(out / "instance")
+    app = rush_setup.make_app(database_url, secret, identity_file)
     engine = rush_setup.database(app).engine
     with rush_setup.database(app).session_scope() as db:
         rush_setup.create_campaign_clinic(db, args.capacity)
     citizen_ids = rush_setup.create_citizens(app, args.citizens)
     rush_setup.accept_campaign_terms(app, rush_setup.CLINIC_HSA_ID, citizen_ids)
-    cookies = rush_setup.session_cookies(app, citizen_ids)
+    # The prototype reads the test login's cookie; the hub is logged in as --login says.
+    dev_cookies = rush_setup.session_cookies(app, citizen_ids)
+    hub_cookies = rush_setup.eid_session_cookies(app, args.citizens) if args.login == "eid" else dev_cookies
     warm_slots = max(1, min(args.warmup, args.citizens) // per_slot)
     slot_users = 1 + (args.lean and not args.soak_minutes)  # contenders that book hub slots
     if args.soak_minutes:
@@ -331,7 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fresh = iter(s.id for s in slots)
     print(f"setup: {args.citizens} citizens, {len(slots)} slots in {time.monotonic() - started:.1f} s")
 
-    hub_env = rush_setup.server_environment(database_url, secret, str(out / "instance"))
+    hub_env = rush_setup.server_environment(
+        database_url, secret, str(out / "instance"), identity_file, args.login
+    )
     hub_server = Gunicorn("hub", "hub:create_app()", settings, hub_env, out, chdir=code_dir)
     contenders = [Contender("hub", hub_server, True)]
     if not args.soak_minutes:
@@ -348,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def phase(who: Contender, label: str, count: int, measure: bool) -> PhaseResult:
         """One rush on ``count`` fresh slots (or baseline seats), checked in the database after."""
+        cookies = hub_cookies if who.name == "hub" else dev_cookies
         rushing = cookies[: count * per_slot]  # k attempts per target, as in the measured rounds
         if who.books_slots:
             targets: list[str] | list[int] = [next(fresh) for _ in range(count)]

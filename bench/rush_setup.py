@@ -3,10 +3,13 @@ standalone calendar, logged-in citizens (session cookies), and the baseline's se
 
 from __future__ import annotations
 
+import json
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from pathlib import Path
 
 import psycopg
 from flask import Flask
@@ -37,25 +40,56 @@ def recreate_database(admin_url: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-# How the served hub is configured. Citizens are logged in the way the tests do it, with the
-# development login's session shape: production logins are server-side e-ID sessions, which no
-# bulk path can mint yet (see bench/README.md).
-def server_environment(database_url: str, secret_key: str, instance_path: str) -> dict[str, str]:
+# How the served hub is configured. Citizens are logged in as in production, with server-side
+# e-ID sessions (``login="eid"``: the hub reads the identity session and the citizen on every
+# request; the test login is off), or with the development login's signed cookie ("dev").
+def server_environment(
+    database_url: str, secret_key: str, instance_path: str, identity_file: Path, login: str
+) -> dict[str, str]:
     return {
         "HUB_DATABASE_URL": database_url,
         "HUB_SECRET_KEY": secret_key,
         "HUB_ENV": "development",
-        "HUB_DEV_LOGIN": "1",
+        "HUB_DEV_LOGIN": "1" if login == "dev" else "0",
+        "HUB_IDENTITY_FILE": str(identity_file),
         "HUB_INSTANCE_PATH": instance_path,
     }
 
 
-def make_app(database_url: str, secret_key: str) -> Flask:
+def write_identity_file(folder: Path) -> Path:
+    """e-ID settings with one citizen OpenID provider, which nothing contacts: sessions are minted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "identity.json"
+    settings = {
+        "public_url": "http://127.0.0.1/identity",
+        "secret_key": secrets.token_urlsafe(32),
+        "cookie_secure": False,  # plain http on 127.0.0.1
+        "oidc_providers": [
+            {
+                "key": "bench-eid",
+                "label": "Bench e-ID",
+                "issuer": "http://127.0.0.1:9/bench-eid",
+                "client_id": "hub",
+                "client_secret": secrets.token_urlsafe(16),
+            }
+        ],
+    }
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def make_app(database_url: str, secret_key: str, identity_file: Path | None = None) -> Flask:
     """The hub as the server runs it, for setup in this process: the same keys sign the cookies."""
     upgrade(database_url)
-    return create_app(
-        {"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "HUB_ENV": "development", "DEV_LOGIN": True}
-    )
+    config = {
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": database_url,
+        "HUB_ENV": "development",
+        "DEV_LOGIN": True,
+    }
+    if identity_file is not None:
+        config["IDENTITY_FILE"] = str(identity_file)
+    return create_app(config)
 
 
 def create_campaign_clinic(db: Session, capacity: int) -> Clinic:
@@ -141,10 +175,39 @@ def create_citizens(app: Flask, count: int) -> list[str]:
 
 
 def session_cookies(app: Flask, citizen_ids: Sequence[str]) -> list[str]:
-    """Mint each citizen's signed session cookie, as the login leaves it (see test_concurrency)."""
+    """Each citizen's ``Cookie`` header after the development login (see test_concurrency)."""
     serializer = app.session_interface.get_signing_serializer(app)
     assert serializer is not None
-    return [serializer.dumps({"citizen_id": c, "login_method": "dev"}) for c in citizen_ids]
+    return [f"session={serializer.dumps({'citizen_id': c, 'login_method': 'dev'})}" for c in citizen_ids]
+
+
+def eid_session_cookies(app: Flask, count: int) -> list[str]:
+    """Each citizen's ``Cookie`` header after an e-ID login: a server-side identity session for
+    citizen ``n`` (personal number :func:`personal_number`), started as a verified login starts it."""
+    from identity import sessions
+    from identity.subject import Audience, VerifiedSubject
+
+    service = app.extensions["identity"]
+    name = service.settings.session_cookie_name
+    now = utc_now()
+    headers = []
+    with app.app_context(), database(app).session_scope() as db:
+        for n in range(count):
+            subject = VerifiedSubject(
+                personal_number=personal_number(n),
+                given_name=f"Test{n}",
+                family_name="Bench",
+                display_name=f"Test{n} Bench",
+                loa="http://id.elegnamnden.se/loa/1.0/loa3",
+                idp="bench-eid",
+                birth_date=None,
+                audience=Audience.CITIZEN,
+            )
+            token = sessions.start(
+                db, service.policy, subject, protocol="oidc", idp_session={}, idp_subject=None, now=now
+            )
+            headers.append(f"{name}={token}")
+    return headers
 
 
 # Called once per run after the citizens exist, so that the hub's terms gate runs its full check

@@ -95,7 +95,7 @@ def create_booking() -> tuple[Response, int]:
     booking, created = ops.book(
         db.session(), citizen, context.clinic, data["slot_id"], data["idempotency_key"], terms=context.terms
     )
-    return jsonify(booking_json(booking)), 201 if created else 200
+    return jsonify(booking_json(booking, context.clinic)), 201 if created else 200
 
 
 @blueprint.post("/bookings/series")

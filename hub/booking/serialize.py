@@ -45,12 +45,15 @@ def slot_json(slot: Slot, tz_name: str) -> dict[str, Any]:
     }
 
 
-def booking_json(booking: Booking) -> dict[str, Any]:
-    tz_name = booking.clinic.timezone
+def booking_json(booking: Booking, clinic: Any = None) -> dict[str, Any]:
+    """``clinic``: the booking's clinic when the caller has it (a settings snapshot will do)."""
+    if clinic is None or clinic.id != booking.clinic_id:
+        clinic = booking.clinic
+    tz_name = clinic.timezone
     return {
         "id": booking.id,
         "status": booking.status,
-        "clinic": {"hsa_id": booking.clinic.hsa_id, "name": booking.clinic.name},
+        "clinic": {"hsa_id": clinic.hsa_id, "name": clinic.name},
         "slot_id": booking.slot_id,
         "slot_type": booking.slot_type_code,
         "start": booking.starts_at.isoformat() if booking.starts_at else None,

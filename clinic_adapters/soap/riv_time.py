@@ -40,7 +40,13 @@ def format_dt(day: date) -> str:
 def parse_wall(text: str) -> datetime:
     """Return the naive wall-clock datetime of a RIV-TA timestamp; InvalidResponse if malformed."""
     try:
-        return datetime.strptime(text.strip(), TS_FORMAT)  # noqa: DTZ007 - wall time, zone applied later
+        digits = text.strip()
+        if len(digits) == 14 and digits.isascii() and digits.isdigit():
+            # The usual shape, read without strptime (slow, and serialised by a lock): a hundred
+            # clinics' answers are read at once. An impossible date or time raises ValueError here too.
+            fields = (digits[:4], digits[4:6], digits[6:8], digits[8:10], digits[10:12], digits[12:])
+            return datetime(*map(int, fields))  # noqa: DTZ001 - wall time, zone applied later
+        return datetime.strptime(digits, TS_FORMAT)  # noqa: DTZ007 - wall time, zone applied later
     except (ValueError, AttributeError) as exc:
         raise InvalidResponse("malformed RIV-TA timestamp") from exc
 

@@ -87,6 +87,20 @@ def test_malformed_times_are_invalid_responses():
         interval_to_utc("20261025030000", "20261025020000", STHLM)  # ends before it starts (CET/CEST)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["20261301093000", "20260230120000", "20261128240000", "20261128236000", "20261128235960",
+     "00001128090000", "202611280900000", "2026-1128090000", "２０２６１１２８０９００００"],
+)  # fmt: skip
+def test_impossible_or_misshapen_timestamps_are_invalid_responses(text):
+    with pytest.raises(InvalidResponse):
+        ts_to_utc(text, STHLM)
+
+
+def test_timestamps_are_read_as_wall_clock_text_with_surrounding_blanks_allowed():
+    assert ts_to_utc(" 20240229235959\n", STHLM) == datetime(2024, 2, 29, 22, 59, 59, tzinfo=UTC)
+
+
 # -- end to end through the simulator ---------------------------------------------------------------
 
 

@@ -1,8 +1,5 @@
 """What a booking needs to know of a clinic, kept per process and proven current on every use.
 
-The same statement reads the stamp of the clinic's built-in calendar and hands it to that
-calendar's own snapshot cache (:func:`standalone_calendar.settings.note_stamp`).
-
 A booking attempt needs the clinic's timebook, case types and slot types, and whether the
 citizen accepted the clinic's current terms. Read through the ORM that is two queries and most
 of a refused attempt's time. Clinic settings change rarely, so each process keeps a frozen
@@ -12,6 +9,11 @@ replaces, see :func:`_restamp_changed_clinics`) together with the citizen's term
 snapshot whose stamp differs is reloaded at once, so an edit reaches the next booking in every
 process. The snapshot duck-types the parts of :class:`~hub.models.Clinic` the booking commands
 read; it is never added to a session.
+
+The same statement reads the logged-in citizen's row, and the stamp of the clinic's built-in
+calendar, which it hands to that calendar's own snapshot cache
+(:func:`standalone_calendar.settings.note_stamp`): a refused attempt costs this statement, the
+claim of its idempotency key and the seat it did not get.
 """
 
 from __future__ import annotations

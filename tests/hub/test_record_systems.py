@@ -361,3 +361,19 @@ def test_health_of_each_record_system_is_visible(soap, db, client, app, short_de
     health = health_board(app).clinic(clinic.hsa_id)
     assert health.last_success is not None and health.last_error is not None
     assert health.breaker == "open" and health.last_success < utc_now() + timedelta(seconds=1)
+
+
+def test_a_record_systems_parsed_contract_is_left_out_of_full_collections(soap, app) -> None:
+    """A WSDL's object graph lives as long as the process; the collector must not walk it again
+    and again (a 100-160 ms pause of every thread at 100 clinics, bench/federated_search.py)."""
+    import gc
+
+    from hub.booking.timebooks import Connection, connect
+
+    before = gc.get_freeze_count()
+    with app.app_context():
+        connection = Connection(9001, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config())
+        adapter = connect(app, connection)
+    assert gc.get_freeze_count() > before
+    gc.collect()
+    assert not any(o is adapter for o in gc.get_objects())  # frozen: in no generation the collector walks

@@ -193,19 +193,13 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         if calendar is None:
             calendar = self._calendar(clinic)
         practitioner = row.practitioner
-        slot_type = row.slot_type
-        slot = Slot(
-            id=SlotKey(row.slot_type_id, row.starts_at, row.practitioner_id).encode(),
-            clinic_hsa_id=calendar.clinic_hsa_id,
-            time_type_id=slot_type.code,
-            time_type_name=slot_type.name,
-            start=row.starts_at,
-            end=row.ends_at,
-            performer_id=practitioner.code if practitioner else None,
-            performer_name=f"{practitioner.given_name} {practitioner.family_name}" if practitioner else None,
-            cancel_booking_allowed=slot_type.cancel_allowed,
-            rebooking_allowed=slot_type.rebook_allowed,
-            free=0,
+        performer = (
+            (practitioner.code, f"{practitioner.given_name} {practitioner.family_name}")
+            if practitioner
+            else None
+        )
+        slot = _booked_slot(
+            calendar.clinic_hsa_id, row.slot_type, row.starts_at, row.ends_at, row.practitioner_id, performer
         )
         status = BookingStatus.CANCELLED if row.status == "cancelled" else BookingStatus.BOOKED
         return Booking(booking_id=row.id, slot=slot, status=status, subject_ref=row.subject_ref)
@@ -279,18 +273,13 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         performer = (
             settings.practitioner_names.get(candidate.practitioner_id) if candidate.practitioner_id else None
         )
-        slot = Slot(
-            id=SlotKey(slot_type.id, candidate.start, candidate.practitioner_id).encode(),
-            clinic_hsa_id=settings.clinic_hsa_id,
-            time_type_id=slot_type.code,
-            time_type_name=slot_type.name,
-            start=candidate.start,
-            end=candidate.end,
-            performer_id=performer[0] if performer else None,
-            performer_name=performer[1] if performer else None,
-            cancel_booking_allowed=slot_type.cancel_allowed,
-            rebooking_allowed=slot_type.rebook_allowed,
-            free=0,
+        slot = _booked_slot(
+            settings.clinic_hsa_id,
+            slot_type,
+            candidate.start,
+            candidate.end,
+            candidate.practitioner_id,
+            performer,
         )
         return Booking(booking_id=booking_id, slot=slot, status=BookingStatus.BOOKED, subject_ref=subject.ref)
 
@@ -440,6 +429,30 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         except Exception as exc:  # any database error means the timebook cannot answer now
             return Health(ok=False, last_error=now, last_error_text=type(exc).__name__)
         return Health(ok=True, last_success=now)
+
+
+def _booked_slot(
+    clinic_hsa_id: str,
+    slot_type: SlotType | SlotTypeSettings,
+    start: datetime,
+    end: datetime,
+    practitioner_id: int | None,
+    performer: tuple[str, str] | None,
+) -> Slot:
+    """The slot a booking holds, as the contract shows it (``performer``: code and name)."""
+    return Slot(
+        id=SlotKey(slot_type.id, start, practitioner_id).encode(),
+        clinic_hsa_id=clinic_hsa_id,
+        time_type_id=slot_type.code,
+        time_type_name=slot_type.name,
+        start=start,
+        end=end,
+        performer_id=performer[0] if performer else None,
+        performer_name=performer[1] if performer else None,
+        cancel_booking_allowed=slot_type.cancel_allowed,
+        rebooking_allowed=slot_type.rebook_allowed,
+        free=0,
+    )
 
 
 _booking = CalendarBooking.__table__.c

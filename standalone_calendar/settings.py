@@ -29,6 +29,7 @@ from standalone_calendar.models import (
     SlotType,
     new_settings_stamp,
 )
+from standalone_calendar.timetable import RULE_COLUMNS, window_of
 
 
 @dataclass(frozen=True)
@@ -92,35 +93,12 @@ def _load(db: Session, calendar_id: int, stamp: str, now: datetime) -> CalendarS
     ).one()
     rules: dict[int, list[Any]] = {}
     for r in db.execute(
-        select(
-            OpeningRule.slot_type_id,
-            OpeningRule.weekday,
-            OpeningRule.start_time,
-            OpeningRule.end_time,
-            OpeningRule.capacity,
-            OpeningRule.practitioner_id,
-            OpeningRule.room,
-            OpeningRule.valid_from,
-            OpeningRule.valid_until,
-        ).where(OpeningRule.calendar_id == calendar_id)
+        select(OpeningRule.slot_type_id, *RULE_COLUMNS).where(OpeningRule.calendar_id == calendar_id)
     ):
         rules.setdefault(r.slot_type_id, []).append(r)
     slot_types = {}
     for t in db.scalars(select(SlotType).where(SlotType.calendar_id == calendar_id)):
-        windows = tuple(
-            Window(
-                weekday=r.weekday,
-                start=r.start_time,
-                end=r.end_time,
-                duration_minutes=t.duration_minutes,
-                capacity=r.capacity or t.capacity,
-                practitioner_id=r.practitioner_id,
-                room=r.room,
-                valid_from=r.valid_from,
-                valid_until=r.valid_until,
-            )
-            for r in rules.get(t.id, ())
-        )
+        windows = tuple(window_of(r, t) for r in rules.get(t.id, ()))
         slot_types[t.id] = SlotTypeSettings(
             id=t.id,
             code=t.code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,34 +11,40 @@ from sqlalchemy.orm import Session
 from standalone_calendar.generation import Absence, Candidate, Window, generate
 from standalone_calendar.models import Calendar, ClosedDate, Closure, OpeningRule, SlotType
 
+#: An opening rule's columns, as :func:`window_of` reads them.
+RULE_COLUMNS = (
+    OpeningRule.weekday,
+    OpeningRule.start_time,
+    OpeningRule.end_time,
+    OpeningRule.capacity,
+    OpeningRule.practitioner_id,
+    OpeningRule.room,
+    OpeningRule.valid_from,
+    OpeningRule.valid_until,
+)
+
+
+def window_of(rule: Any, slot_type: Any) -> Window:
+    """The window of a rule row (:data:`RULE_COLUMNS`) with its slot type's cadence and seats."""
+    return Window(
+        weekday=rule.weekday,
+        start=rule.start_time,
+        end=rule.end_time,
+        duration_minutes=slot_type.duration_minutes,
+        capacity=rule.capacity or slot_type.capacity,
+        practitioner_id=rule.practitioner_id,
+        room=rule.room,
+        valid_from=rule.valid_from,
+        valid_until=rule.valid_until,
+    )
+
 
 def windows_of(db: Session, slot_type: SlotType, practitioner_id: int | None = None) -> list[Window]:
     """Return the opening windows of a slot type (of one practitioner, when given)."""
-    rule = OpeningRule
-    rules = db.execute(  # plain rows: cheaper than loading rule objects
-        select(
-            rule.weekday,
-            rule.start_time,
-            rule.end_time,
-            rule.capacity,
-            rule.practitioner_id,
-            rule.room,
-            rule.valid_from,
-            rule.valid_until,
-        ).where(rule.slot_type_id == slot_type.id)
-    ).all()
+    # Plain rows: cheaper than loading rule objects.
+    rules = db.execute(select(*RULE_COLUMNS).where(OpeningRule.slot_type_id == slot_type.id)).all()
     return [
-        Window(
-            weekday=r.weekday,
-            start=r.start_time,
-            end=r.end_time,
-            duration_minutes=slot_type.duration_minutes,
-            capacity=r.capacity or slot_type.capacity,
-            practitioner_id=r.practitioner_id,
-            room=r.room,
-            valid_from=r.valid_from,
-            valid_until=r.valid_until,
-        )
+        window_of(r, slot_type)
         for r in rules
         if practitioner_id is None or r.practitioner_id == practitioner_id
     ]

@@ -115,6 +115,17 @@ def db(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
+def elsewhere(app: Flask) -> Iterator[Session]:
+    """Another session of the same database: an administrator's request in another process, say."""
+    from hub.db import database
+
+    session = database(app).sessions()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic_adapters import ClinicRef, NotFound, SlotTaken, Subject
 from clinic_adapters.timezones import local_day_bounds_utc
-from hub.db import database
 from standalone_calendar import Calendar, ClosedDate, SlotType, StandaloneCalendarAdapter
 from standalone_calendar.settings import note_stamp
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 MONDAY = date(2026, 3, 23)
-
-
-@pytest.fixture
-def admin(app: Flask) -> Iterator[Session]:
-    """Another session of the same database: an administrator's request, elsewhere."""
-    session = database(app).sessions()
-    yield session
-    session.rollback()
-    session.close()
 
 
 @pytest.fixture
@@ -46,26 +35,26 @@ def _stamp(session: Session, clinic: ClinicRef) -> str:
     return stamp
 
 
-def test_a_day_closed_elsewhere_cannot_be_booked_by_the_next_request(db, admin, clinic) -> None:
+def test_a_day_closed_elsewhere_cannot_be_booked_by_the_next_request(db, elsewhere, clinic) -> None:
     timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
     first, second = _monday_slot(timebook, clinic, 0), _monday_slot(timebook, clinic, 1)
     timebook.make_booking(clinic, first, Subject("citizen-1"))  # the settings are now kept
     db.commit()
 
-    calendar_id = admin.scalar(select(Calendar.id).where(Calendar.clinic_hsa_id == clinic.hsa_id))
-    admin.add(ClosedDate(calendar_id=calendar_id, day=MONDAY, reason="Studiedag"))
-    admin.commit()
+    calendar_id = elsewhere.scalar(select(Calendar.id).where(Calendar.clinic_hsa_id == clinic.hsa_id))
+    elsewhere.add(ClosedDate(calendar_id=calendar_id, day=MONDAY, reason="Studiedag"))
+    elsewhere.commit()
 
     with pytest.raises(NotFound):
         timebook.make_booking(clinic, second, Subject("citizen-2"))
     db.rollback()
 
-    admin.delete(admin.scalar(select(ClosedDate)))
-    admin.commit()
+    elsewhere.delete(elsewhere.scalar(select(ClosedDate)))
+    elsewhere.commit()
     assert timebook.make_booking(clinic, second, Subject("citizen-2")).booking.slot.id == second
 
 
-def test_more_seats_set_elsewhere_are_offered_by_the_next_request(db, admin, clinic) -> None:
+def test_more_seats_set_elsewhere_are_offered_by_the_next_request(db, elsewhere, clinic) -> None:
     timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
     slot = _monday_slot(timebook, clinic)
     timebook.make_booking(clinic, slot, Subject("citizen-1"))
@@ -73,38 +62,38 @@ def test_more_seats_set_elsewhere_are_offered_by_the_next_request(db, admin, cli
         timebook.make_booking(clinic, slot, Subject("citizen-2"))
     db.commit()
 
-    admin.scalar(select(SlotType)).capacity = 2
-    admin.commit()
+    elsewhere.scalar(select(SlotType)).capacity = 2
+    elsewhere.commit()
 
     assert timebook.make_booking(clinic, slot, Subject("citizen-2")).booking.slot.id == slot
 
 
-def test_settings_edits_change_the_stamp_and_bookings_do_not(db, admin, clinic) -> None:
+def test_settings_edits_change_the_stamp_and_bookings_do_not(db, elsewhere, clinic) -> None:
     timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
-    before = _stamp(admin, clinic)
+    before = _stamp(elsewhere, clinic)
     timebook.make_booking(clinic, _monday_slot(timebook, clinic), Subject("citizen-1"))
     db.commit()
-    assert _stamp(admin, clinic) == before
+    assert _stamp(elsewhere, clinic) == before
 
-    admin.scalar(select(Calendar).where(Calendar.clinic_hsa_id == clinic.hsa_id)).horizon_days = 60
-    admin.commit()
-    after_calendar_edit = _stamp(admin, clinic)
+    elsewhere.scalar(select(Calendar).where(Calendar.clinic_hsa_id == clinic.hsa_id)).horizon_days = 60
+    elsewhere.commit()
+    after_calendar_edit = _stamp(elsewhere, clinic)
     assert after_calendar_edit != before
 
-    admin.scalar(select(SlotType)).name = "Läkarbesök, 20 minuter"
-    admin.commit()
-    assert _stamp(admin, clinic) not in {before, after_calendar_edit}
+    elsewhere.scalar(select(SlotType)).name = "Läkarbesök, 20 minuter"
+    elsewhere.commit()
+    assert _stamp(elsewhere, clinic) not in {before, after_calendar_edit}
 
 
-def test_a_stamp_noted_in_an_earlier_transaction_proves_nothing(db, admin, clinic) -> None:
+def test_a_stamp_noted_in_an_earlier_transaction_proves_nothing(db, elsewhere, clinic) -> None:
     timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
     first, second = _monday_slot(timebook, clinic, 0), _monday_slot(timebook, clinic, 1)
     timebook.make_booking(clinic, first, Subject("citizen-1"))
     calendar_id = db.scalar(select(Calendar.id).where(Calendar.clinic_hsa_id == clinic.hsa_id))
     note_stamp(db, clinic.hsa_id, calendar_id, _stamp(db, clinic))  # read, then that transaction ends
 
-    admin.add(ClosedDate(calendar_id=calendar_id, day=MONDAY, reason="Studiedag"))
-    admin.commit()
+    elsewhere.add(ClosedDate(calendar_id=calendar_id, day=MONDAY, reason="Studiedag"))
+    elsewhere.commit()
 
     with pytest.raises(NotFound):  # the note is from a finished transaction: the stamp is read anew
         timebook.make_booking(clinic, second, Subject("citizen-2"))

@@ -36,7 +36,6 @@ from standalone_calendar import seats
 from standalone_calendar.generation import Candidate
 from standalone_calendar.models import Calendar, CalendarBooking, Practitioner, SlotType
 from standalone_calendar.settings import CalendarSettings, SlotTypeSettings, settings_cache
-from standalone_calendar.timetable import times_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,55 +91,6 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotFound("the clinic has no standalone calendar")
         return settings
 
-    def _slot_type(self, calendar: Calendar, *, code: str | None = None, id: int | None = None) -> SlotType:
-        query = select(SlotType).where(SlotType.calendar_id == calendar.id)
-        query = query.where(SlotType.code == code) if code is not None else query.where(SlotType.id == id)
-        slot_type = self.db.scalar(query)
-        if slot_type is None:
-            raise NotFound("unknown slot type")
-        return slot_type
-
-    def _candidates(
-        self,
-        calendar: Calendar,
-        slot_type: SlotType,
-        start: datetime,
-        end: datetime,
-        practitioner_id: int | None = None,
-    ) -> list[Candidate]:
-        return times_between(self.db, calendar, slot_type, start, end, practitioner_id)
-
-    def _bookable_from(self, calendar: Calendar) -> datetime:
-        return self._clock() + timedelta(minutes=calendar.min_notice_minutes)
-
-    def _bookable_until(self, calendar: Calendar) -> datetime:
-        return self._clock() + timedelta(days=calendar.horizon_days)
-
-    def _slot(
-        self,
-        clinic: ClinicRef,
-        slot_type: SlotType,
-        candidate: Candidate,
-        free: int,
-        practitioners: dict[int, Practitioner],
-    ) -> Slot:
-        practitioner = practitioners.get(candidate.practitioner_id) if candidate.practitioner_id else None
-        return Slot(
-            id=SlotKey(slot_type.id, candidate.start, candidate.practitioner_id).encode(),
-            clinic_hsa_id=normalize_hsa_id(clinic.hsa_id),
-            time_type_id=slot_type.code,
-            time_type_name=slot_type.name,
-            start=candidate.start,
-            end=candidate.end,
-            performer_id=practitioner.code if practitioner else None,
-            performer_name=f"{practitioner.given_name} {practitioner.family_name}" if practitioner else None,
-            resource_name=candidate.room,
-            capacity=candidate.capacity,
-            free=free,
-            cancel_booking_allowed=slot_type.cancel_allowed,
-            rebooking_allowed=slot_type.rebook_allowed,
-        )
-
     def _practitioners(self, calendar: Calendar) -> dict[int, Practitioner]:
         rows = self.db.scalars(select(Practitioner).where(Practitioner.calendar_id == calendar.id))
         return {p.id: p for p in rows}
@@ -157,9 +107,9 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         now = self._clock()
         if key.start < now:
             raise NotAllowed("the time has passed")
-        if key.start < now + timedelta(minutes=settings.min_notice_minutes):
+        if key.start < settings.bookable_from(now):
             raise NotAllowed("the time is too soon to book")
-        if key.start > now + timedelta(days=settings.horizon_days):
+        if key.start > settings.bookable_until(now):
             raise NotAllowed("the time is beyond the booking horizon")
         candidate = settings.open_time(slot_type, key.start, key.practitioner_id)
         if candidate is None:
@@ -198,7 +148,7 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             if practitioner
             else None
         )
-        slot = _booked_slot(
+        slot = _contract_slot(
             calendar.clinic_hsa_id, row.slot_type, row.starts_at, row.ends_at, row.practitioner_id, performer
         )
         status = BookingStatus.CANCELLED if row.status == "cancelled" else BookingStatus.BOOKED
@@ -270,10 +220,8 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         booking_id: str,
         subject: Subject,
     ) -> Booking:
-        performer = (
-            settings.practitioner_names.get(candidate.practitioner_id) if candidate.practitioner_id else None
-        )
-        slot = _booked_slot(
+        performer = settings.practitioner_names.get(candidate.practitioner_id)  # None: no practitioner
+        slot = _contract_slot(
             settings.clinic_hsa_id,
             slot_type,
             candidate.start,
@@ -309,26 +257,40 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         end: datetime,
         performer_id: str | None = None,
     ) -> list[Slot]:
-        calendar = self._calendar(clinic)
-        slot_type = self._slot_type(calendar, code=time_type_id)
-        practitioners = self._practitioners(calendar)
+        # The snapshot that booking checks against, so a listed time is one that can be booked.
+        settings = self._settings(clinic)
+        slot_type = settings.slot_type_coded(time_type_id)
+        if slot_type is None:
+            raise NotFound("unknown slot type")
         practitioner_id = None
         if performer_id is not None:
-            matches = [p.id for p in practitioners.values() if p.code == performer_id]
+            matches = [pid for pid, (code, _) in settings.practitioner_names.items() if code == performer_id]
             if not matches:
                 return []
             practitioner_id = matches[0]
-        start = max(start, self._bookable_from(calendar))
-        end = min(end, self._bookable_until(calendar))
+        now = self._clock()
+        start = max(start, settings.bookable_from(now))
+        end = min(end, settings.bookable_until(now))
         if start >= end:
             return []
-        candidates = self._candidates(calendar, slot_type, start, end, practitioner_id)
-        booked = seats.booked_seats(self.db, calendar.id, slot_type.id, start, end)
+        booked = seats.booked_seats(self.db, settings.id, slot_type.id, start, end)
         slots = []
-        for candidate in candidates:
+        for candidate in settings.open_times(slot_type, start, end, practitioner_id):
             free = candidate.capacity - booked.get((candidate.start, candidate.resource_key), 0)
             if free > 0:
-                slots.append(self._slot(clinic, slot_type, candidate, free, practitioners))
+                slots.append(
+                    _contract_slot(
+                        settings.clinic_hsa_id,
+                        slot_type,
+                        candidate.start,
+                        candidate.end,
+                        candidate.practitioner_id,
+                        settings.practitioner_names.get(candidate.practitioner_id),
+                        room=candidate.room,
+                        capacity=candidate.capacity,
+                        free=free,
+                    )
+                )
         return slots
 
     def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:
@@ -348,9 +310,10 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         slot_ids: Sequence[str] = list(series.slot_ids)
         if len(slot_ids) < 2:
             raise NotAllowed("a series needs at least two times")
-        calendar = self._calendar(clinic)
         keys = [SlotKey.decode(s) for s in slot_ids]
-        first_type = self._slot_type(calendar, id=keys[0].slot_type_id)
+        first_type = self._settings(clinic).slot_type(keys[0].slot_type_id)
+        if first_type is None:
+            raise NotFound("unknown slot type")
         lower, upper = first_type.series_min_days, first_type.series_max_days
         if lower is None and upper is None:
             raise NotAllowed("this slot type is not booked as a series")
@@ -431,15 +394,19 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         return Health(ok=True, last_success=now)
 
 
-def _booked_slot(
+def _contract_slot(
     clinic_hsa_id: str,
     slot_type: SlotType | SlotTypeSettings,
     start: datetime,
     end: datetime,
     practitioner_id: int | None,
     performer: tuple[str, str] | None,
+    *,
+    room: str | None = None,
+    capacity: int = 1,
+    free: int = 0,
 ) -> Slot:
-    """The slot a booking holds, as the contract shows it (``performer``: code and name)."""
+    """A time as the contract shows it (``performer``: code and name); a booked one has no seat free."""
     return Slot(
         id=SlotKey(slot_type.id, start, practitioner_id).encode(),
         clinic_hsa_id=clinic_hsa_id,
@@ -449,9 +416,11 @@ def _booked_slot(
         end=end,
         performer_id=performer[0] if performer else None,
         performer_name=performer[1] if performer else None,
+        resource_name=room,
+        capacity=capacity,
+        free=free,
         cancel_booking_allowed=slot_type.cancel_allowed,
         rebooking_allowed=slot_type.rebook_allowed,
-        free=0,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, event, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
-from standalone_calendar.generation import Absence, Candidate, Window, candidate_at
+from standalone_calendar.generation import Absence, Candidate, Window, candidate_at, generate
 from standalone_calendar.models import (
     Calendar,
     ClosedDate,
@@ -67,6 +67,28 @@ class CalendarSettings:
 
     def slot_type(self, slot_type_id: int) -> SlotTypeSettings | None:
         return self.slot_types.get(slot_type_id)
+
+    def slot_type_coded(self, code: str) -> SlotTypeSettings | None:
+        return next((t for t in self.slot_types.values() if t.code == code), None)
+
+    def bookable_from(self, now: datetime) -> datetime:
+        return now + timedelta(minutes=self.min_notice_minutes)
+
+    def bookable_until(self, now: datetime) -> datetime:
+        return now + timedelta(days=self.horizon_days)
+
+    def open_times(
+        self, slot_type: SlotTypeSettings, start: datetime, end: datetime, practitioner_id: int | None = None
+    ) -> list[Candidate]:
+        """The open times of ``slot_type`` starting in ``[start, end)``, before seats are counted."""
+        return generate(
+            slot_type.windows_of(practitioner_id),
+            self.timezone,
+            start,
+            end,
+            closed_days=self.closed_days,
+            absences=self.absences,
+        )
 
     def open_time(
         self, slot_type: SlotTypeSettings, start: datetime, practitioner_id: int | None

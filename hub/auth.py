@@ -21,22 +21,24 @@ from identity.flask import current_subject
 from identity.subject import Audience
 
 
-def _eid_citizen() -> Citizen | None:
-    if "identity" not in current_app.extensions:
-        return None
-    subject = current_subject()
-    if subject is None or subject.audience != Audience.CITIZEN:
-        return None
-    return db.session().scalar(
-        select(Citizen).where(Citizen.lookup_key == lookup_key(subject.personal_number))
-    )
+def _login_references() -> list[tuple[str, str]]:
+    """Whom the logins of this request name, e-ID first: ("lookup_key", key) or ("id", id)."""
+    found = []
+    if "identity" in current_app.extensions:
+        subject = current_subject()
+        if subject is not None and subject.audience == Audience.CITIZEN:
+            found.append(("lookup_key", lookup_key(subject.personal_number)))
+    if session.get("login_method") == "dev" and current_app.config.get("DEV_LOGIN"):
+        citizen_id = session.get("citizen_id")
+        if citizen_id:
+            found.append(("id", citizen_id))
+    return found
 
 
-def _dev_citizen() -> Citizen | None:
-    if session.get("login_method") != "dev" or not current_app.config.get("DEV_LOGIN"):
-        return None
-    citizen_id = session.get("citizen_id")
-    return db.session().get(Citizen, citizen_id) if citizen_id else None
+def _stored_citizen(by: str, value: str) -> Citizen | None:
+    if by == "id":
+        return db.session().get(Citizen, value)
+    return db.session().scalar(select(Citizen).where(Citizen.lookup_key == value))
 
 
 def citizen_reference() -> tuple[str, str] | None:
@@ -45,15 +47,7 @@ def citizen_reference() -> tuple[str, str] | None:
     and passes it to :func:`adopt_citizen`; a login whose citizen is gone is refused there."""
     if g.get("current_citizen") is not None:
         return "id", g.current_citizen.id
-    if "identity" in current_app.extensions:
-        subject = current_subject()
-        if subject is not None and subject.audience == Audience.CITIZEN:
-            return "lookup_key", lookup_key(subject.personal_number)
-    if session.get("login_method") == "dev" and current_app.config.get("DEV_LOGIN"):
-        citizen_id = session.get("citizen_id")
-        if citizen_id:
-            return "id", citizen_id
-    return None
+    return next(iter(_login_references()), None)
 
 
 def require_citizen_reference() -> tuple[str, str]:
@@ -78,7 +72,8 @@ def adopt_citizen(row: Mapping[str, Any] | None) -> Citizen:
 
 def current_citizen() -> Citizen | None:
     if "current_citizen" not in g:
-        g.current_citizen = _eid_citizen() or _dev_citizen()
+        found = (_stored_citizen(by, value) for by, value in _login_references())
+        g.current_citizen = next((c for c in found if c is not None), None)
     return g.current_citizen
 
 

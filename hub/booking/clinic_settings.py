@@ -37,12 +37,10 @@ from standalone_calendar.settings import note_stamp
 
 @dataclass(frozen=True)
 class SlotTypeSettings:
+    """What booking asks of a shown slot type: is it shown (its names are for pages)."""
+
     code: str
     visible: bool
-    names: Mapping[str, str]
-
-    def name_in(self, language: str) -> str:
-        return self.names.get(language) or self.names.get("sv") or self.code
 
 
 @dataclass(frozen=True)
@@ -74,10 +72,7 @@ class ClinicSettings:
             has_fallback_calendar=clinic.has_fallback_calendar,
             active=clinic.active,
             case_types=frozenset(clinic.enabled_case_types()),
-            slot_types=tuple(
-                SlotTypeSettings(s.code, s.visible, MappingProxyType(dict(s.names or {})))
-                for s in clinic.slot_types
-            ),
+            slot_types=tuple(SlotTypeSettings(s.code, s.visible) for s in clinic.slot_types),
             stamp=stamp,
         )
 

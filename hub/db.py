@@ -17,6 +17,8 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from hub.postgres_rollback import keep_prepared_statements_across_rollbacks
+
 # The hub shares the calendar's storage conventions (constraint names, UTC instants).
 from standalone_calendar.models import NAMING_CONVENTION, UTCDateTime
 
@@ -58,6 +60,8 @@ def make_engine(url: str, **options: Any) -> Engine:
     ping_after_idle = options.pop("ping_after_idle_seconds", PING_AFTER_IDLE_SECONDS)
     engine = create_engine(url, **options)
     _ping_connections_that_sat_idle(engine, ping_after_idle)
+    if engine.dialect.driver == "psycopg":
+        keep_prepared_statements_across_rollbacks(engine)
     return engine
 
 

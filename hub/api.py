@@ -89,11 +89,20 @@ def first_free() -> Response:
 def create_booking() -> tuple[Response, int]:
     reference = require_citizen_reference()
     data = parse(BookingRequest, _with_idempotency_header(_json_body()))
-    # One statement reads the citizen, the clinic's settings stamp and the terms status.
-    context = ops.booking_context(db.session(), data["clinic"], reference)
+    # One statement reads the citizen, the clinic's settings stamp, the terms status and the
+    # booking an earlier request with this key made.
+    context = ops.booking_context(
+        db.session(), data["clinic"], reference, idempotency_key=data["idempotency_key"]
+    )
     citizen = adopt_citizen(context.citizen)
     booking, created = ops.book(
-        db.session(), citizen, context.clinic, data["slot_id"], data["idempotency_key"], terms=context.terms
+        db.session(),
+        citizen,
+        context.clinic,
+        data["slot_id"],
+        data["idempotency_key"],
+        terms=context.terms,
+        earlier=context.earlier_booking_id,
     )
     return jsonify(booking_json(booking, context.clinic)), 201 if created else 200
 

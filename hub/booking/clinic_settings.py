@@ -29,7 +29,7 @@ from sqlalchemy import Connection, and_, bindparam, event, select, update
 from sqlalchemy.orm import Session, UOWTransaction, selectinload
 
 import terms
-from hub.models import CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
+from hub.models import Booking, CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
 from hub.terms_gate import TermsStatus
 from standalone_calendar.models import Calendar
 from standalone_calendar.settings import note_stamp
@@ -79,7 +79,7 @@ class ClinicSettings:
 
 def _context_statement(citizen_by: str) -> Any:
     """clinic ⟕ the citizen ⟕ the clinic's calendar ⟕ its current approved terms for the case
-    type ⟕ the citizen's acceptance of them.
+    type ⟕ the citizen's acceptance of them, and the booking the citizen's idempotency key made.
 
     Written on the tables, not the mapped classes: a Core statement skips the ORM's execution
     path, which costs more than the database does for this one.
@@ -99,9 +99,16 @@ def _context_statement(citizen_by: str) -> Any:
         .correlate(Clinic.__table__)
         .scalar_subquery()
     )
+    booking = Booking.__table__.c
+    earlier = (
+        select(booking.id)
+        .where(booking.citizen_id == citizen.c.id, booking.idempotency_key == bindparam("idempotency_key"))
+        .correlate(citizen)
+        .scalar_subquery()
+    )
     return (
         select(clinic.id, clinic.settings_stamp, version.c.number, acceptance.c.id)
-        .add_columns(calendar.id, calendar.settings_stamp, *citizen.columns)
+        .add_columns(calendar.id, calendar.settings_stamp, earlier, *citizen.columns)
         .select_from(Clinic.__table__)
         # Not joined to the clinic: the citizen by its own key.
         .outerjoin(citizen, citizen.c[citizen_by] == bindparam("citizen"))
@@ -125,6 +132,7 @@ class BookingContext:
     clinic: ClinicSettings
     terms: TermsStatus
     citizen: Mapping[str, Any] | None  # the citizen's row; ``None``: no such citizen (any more)
+    earlier_booking_id: str | None = None  # the booking the request's idempotency key made
 
 
 class ClinicSettingsCache:
@@ -133,19 +141,31 @@ class ClinicSettingsCache:
         self._lock = threading.Lock()
 
     def for_booking(
-        self, db: Session, hsa_id: str, citizen: tuple[str, str], case_type: CaseType
+        self,
+        db: Session,
+        hsa_id: str,
+        citizen: tuple[str, str],
+        case_type: CaseType,
+        idempotency_key: str | None = None,
     ) -> BookingContext | None:
-        """The clinic's settings, the citizen's row and terms status, in one statement (``None``:
-        no such clinic). ``hsa_id`` is normalized (upper-case); ``citizen`` is ("id", id) or
-        ("lookup_key", key), as the login knows the citizen."""
+        """The clinic's settings, the citizen's row, terms status and the booking the idempotency
+        key made, in one statement (``None``: no such clinic). ``hsa_id`` is normalized
+        (upper-case); ``citizen`` is ("id", id) or ("lookup_key", key), as the login knows the
+        citizen."""
         by, value = citizen
         row = db.execute(
-            _CONTEXT[by], {"hsa_id": hsa_id, "citizen": value, "case_type": str(case_type)}
+            _CONTEXT[by],
+            {
+                "hsa_id": hsa_id,
+                "citizen": value,
+                "case_type": str(case_type),
+                "idempotency_key": idempotency_key,
+            },
         ).first()
         if row is None:
             return None
-        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp = row[:6]
-        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[6:], strict=True))
+        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp, earlier = row[:7]
+        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[7:], strict=True))
         if calendar_id is not None:
             note_stamp(db, hsa_id, calendar_id, calendar_stamp)
         snapshot = self._snapshots.get(hsa_id)
@@ -155,6 +175,7 @@ class ClinicSettingsCache:
             snapshot,
             TermsStatus(terms_version, accepted is not None),
             citizen_row if citizen_row["id"] is not None else None,
+            earlier,
         )
 
     def _load(self, db: Session, clinic_id: int, stamp: str) -> ClinicSettings:

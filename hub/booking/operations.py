@@ -24,7 +24,7 @@ from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
-from clinic_adapters import BookingResult, SeriesRequest, Slot, Unavailable, normalize_hsa_id
+from clinic_adapters import AdapterError, BookingResult, SeriesRequest, Slot, Unavailable, normalize_hsa_id
 from clinic_adapters.resilience import DeadlineExceeded
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
@@ -124,12 +124,16 @@ def get_clinic(db: Session, hsa_id: str) -> Clinic:
 
 
 def booking_context(
-    db: Session, hsa_id: str, citizen: tuple[str, str], case_type: CaseType = CaseType.BOOK
+    db: Session,
+    hsa_id: str,
+    citizen: tuple[str, str],
+    case_type: CaseType = CaseType.BOOK,
+    idempotency_key: str | None = None,
 ) -> BookingContext:
-    """The clinic as a booking command needs it, the citizen's row and terms status: one
-    statement while the process's snapshot of the clinic is current (see
-    :mod:`hub.booking.clinic_settings`). ``citizen``: as :func:`hub.auth.citizen_reference`."""
-    found = clinic_settings.for_booking(db, normalize_hsa_id(hsa_id), citizen, case_type)
+    """The clinic as a booking command needs it, the citizen's row, terms status and the booking
+    the idempotency key made: one statement while the process's snapshot of the clinic is current
+    (see :mod:`hub.booking.clinic_settings`). ``citizen``: as :func:`hub.auth.citizen_reference`."""
+    found = clinic_settings.for_booking(db, normalize_hsa_id(hsa_id), citizen, case_type, idempotency_key)
     if found is None or not found.clinic.active:
         raise NotFound(_l("There is no clinic with that id."))
     return found
@@ -256,18 +260,12 @@ def _claim_statement(dialect: str) -> Executable:
     )
 
 
-def _claim_key(
-    db: Session, citizen: Citizen, clinic: Clinic, idempotency_key: str, slot_id: str, timebook: str
-) -> dict[str, Any] | None:
-    """Insert the pending booking in one statement and return its values; ``None`` if this key
-    was used already.
-
-    A concurrent request with the same key waits for the first one's transaction and then
-    inserts nothing. A Core statement, and no object until :func:`_stored` is asked for one,
-    because most claims in a rush are rolled back a moment later, when the time is taken.
-    """
+def _pending_values(
+    citizen: Citizen, clinic: Clinic, idempotency_key: str, slot_id: str, timebook: str
+) -> dict[str, Any]:
+    """Every column of a new booking row, as a pending booking (the time not yet booked)."""
     now = utc_now()
-    values = {
+    return {
         "id": str(uuid.uuid4()),
         "citizen_id": citizen.id,
         "clinic_id": clinic.id,
@@ -286,9 +284,23 @@ def _claim_key(
         "created_at": now,
         "updated_at": now,
     }
-    if db.execute(_claim_statement(db.get_bind().dialect.name), values).first() is None:
-        return None
-    return values
+
+
+def _claim(db: Session, values: dict[str, Any]) -> bool:
+    """Insert a booking row in one statement; ``False`` if its idempotency key was used already.
+
+    A concurrent request with the same key waits for the first one's transaction and then
+    inserts nothing. A Core statement, and no object until :func:`_stored` is asked for one.
+    """
+    return db.execute(_claim_statement(db.get_bind().dialect.name), values).first() is not None
+
+
+def _claim_key(
+    db: Session, citizen: Citizen, clinic: Clinic, idempotency_key: str, slot_id: str, timebook: str
+) -> dict[str, Any] | None:
+    """Store the pending booking and return its values; ``None`` if this key was used already."""
+    values = _pending_values(citizen, clinic, idempotency_key, slot_id, timebook)
+    return values if _claim(db, values) else None
 
 
 def _stored(db: Session, values: dict[str, Any]) -> Booking:
@@ -307,23 +319,39 @@ def _earlier(db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempo
     return _same_request(earlier, clinic, slot_id)
 
 
-def _apply(booking: Booking, result: BookingResult, timebook_key: str) -> None:
-    """Copy the timebook's answer; ``slot_id`` stays what the citizen asked for (their key's request)."""
+def _apply(booking: Booking | dict[str, Any], result: BookingResult, timebook_key: str) -> None:
+    """Copy the timebook's answer (onto a booking or its row's values); ``slot_id`` stays what the
+    citizen asked for (their key's request)."""
     slot = result.booking.slot
-    booking.external_id = result.booking.booking_id
-    booking.slot_type_code = slot.time_type_id
-    booking.starts_at = slot.start
-    booking.ends_at = slot.end
-    booking.performer_name = slot.performer_name
-    booking.timebook = timebook_key
-    booking.message = result.message
-    booking.status = BookingState.BOOKED
+    answer = {
+        "external_id": result.booking.booking_id,
+        "slot_type_code": slot.time_type_id,
+        "starts_at": slot.start,
+        "ends_at": slot.end,
+        "performer_name": slot.performer_name,
+        "timebook": timebook_key,
+        "message": result.message,
+        "status": BookingState.BOOKED,
+    }
+    if isinstance(booking, dict):
+        booking.update(answer)
+    else:
+        for name, value in answer.items():
+            setattr(booking, name, value)
 
 
 def _same_request(existing: Booking, clinic: Clinic, slot_id: str) -> Booking:
     if existing.clinic_id != clinic.id or existing.slot_id != slot_id:
         raise Conflict(_l("This request was already used for another booking."))
     return existing
+
+
+class _NotLookedUp(enum.Enum):
+    TOKEN = enum.auto()
+
+
+#: ``book(earlier=...)`` when the caller has not looked the idempotency key up.
+NOT_LOOKED_UP = _NotLookedUp.TOKEN
 
 
 def book(
@@ -333,46 +361,87 @@ def book(
     slot_id: str,
     idempotency_key: str,
     terms: TermsStatus | None = None,
+    earlier: str | _NotLookedUp | None = NOT_LOOKED_UP,
 ) -> tuple[Booking, bool]:
     """Book a time once per idempotency key; return the booking and whether it is new.
 
-    The key is claimed first: a repeated request finds the earlier booking in the same statement
-    and is answered as before, whatever changed since. Every refusal after the claim rolls the
-    request back, claim included.
+    A repeated request is answered with the booking its key made, whatever changed since.
+    ``earlier``: the id of that booking (``None``: there is none) when the caller read it in this
+    transaction already (:func:`booking_context`).
+
+    At a clinic whose timebook shares our database the key is stored together with the booking,
+    after the timebook booked the time, so a refused attempt (nine of ten in a rush) writes
+    nothing. A remote record system is asked only after the key is stored and committed
+    (:func:`_book_remotely`).
     """
     in_fallback = is_fallback_slot(slot_id)
     if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):
         raise NotFound(_l("That time or booking does not exist."))
     timebook = standalone() if in_fallback else timebook_for(clinic)
-    claimed = _claim_key(db, citizen, clinic, idempotency_key, slot_id, timebook.key)
-    if claimed is None:
-        return _earlier(db, citizen, clinic, slot_id, idempotency_key), False
+    if not (in_fallback or timebook.capabilities.transactional):
+        return _book_claiming_first(db, citizen, clinic, slot_id, idempotency_key, timebook.key, terms)
+    found = _existing(db, citizen, idempotency_key) if earlier is NOT_LOOKED_UP else _by_id(db, earlier)
+    if found is not None:
+        return _same_request(found, clinic, slot_id), False
     require_case_type(clinic, CaseType.BOOK)
     require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
+    try:
+        result = timebook.make_booking(
+            clinic_ref(clinic), slot_id.removeprefix(FALLBACK_PREFIX), subject_of(citizen)
+        )
+    except AdapterError:
+        # A double click: the twin request waited for this time's seat while the first one booked
+        # it, and is answered with that booking rather than "taken". Read now, after the wait.
+        twin = _existing(db, citizen, idempotency_key)
+        if twin is None:
+            raise
+        return _same_request(twin, clinic, slot_id), False
+    shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
+    values = _pending_values(citizen, clinic, idempotency_key, slot_id, timebook.key)
+    _apply(values, result, timebook.key)
     if in_fallback:
-        booking = _stored(db, claimed)
-        _book_in_fallback(db, citizen, clinic, booking, slot_id.removeprefix(FALLBACK_PREFIX))
-    elif timebook.capabilities.transactional:
-        result = timebook.make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
-        shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
-        booking = _stored(db, claimed)
-        _apply(booking, result, timebook.key)
-    else:
-        booking = _stored(db, claimed)
-        _book_remotely(db, citizen, clinic, booking, slot_id)
+        # Booked in the reserve calendar: the record system gets it through the sync queue.
+        values["fallback_booking_id"] = result.booking.booking_id
+        values["status"] = BookingState.PENDING_SYNC
+    if not _claim(db, values):
+        # The same key, sent at the same moment for another time (the twin of a double click for
+        # the same time is answered above): rolled back with this request, seat included.
+        raise Conflict(_l("This request is already being handled."))
+    booking = _stored(db, values)
+    if in_fallback:
+        db.add(
+            SyncJob(booking=booking, clinic_id=clinic.id, kind=SyncJobKind.WRITE, next_attempt_at=utc_now())
+        )
     db.flush()
     _record_change(db, booking, "created", fallback=in_fallback)
     return booking, True
 
 
-def _book_in_fallback(db: Session, citizen: Citizen, clinic: Clinic, booking: Booking, slot_id: str) -> None:
-    """Book the reserve calendar and queue the booking for the record system, in one transaction."""
-    result = standalone().make_booking(clinic_ref(clinic), slot_id, subject_of(citizen))
-    shown_slot_type(clinic, result.booking.slot.time_type_id)
-    _apply(booking, result, "standalone")
-    booking.fallback_booking_id = result.booking.booking_id
-    booking.status = BookingState.PENDING_SYNC
-    db.add(SyncJob(booking=booking, clinic_id=clinic.id, kind=SyncJobKind.WRITE, next_attempt_at=utc_now()))
+def _by_id(db: Session, booking_id: str | None) -> Booking | None:
+    return db.get(Booking, booking_id) if booking_id is not None else None
+
+
+def _book_claiming_first(
+    db: Session,
+    citizen: Citizen,
+    clinic: Clinic | ClinicSettings,
+    slot_id: str,
+    idempotency_key: str,
+    timebook_key: str,
+    terms: TermsStatus | None,
+) -> tuple[Booking, bool]:
+    """Book in a remote record system: the key is claimed first, and every refusal after the claim
+    rolls the request back, claim included."""
+    claimed = _claim_key(db, citizen, clinic, idempotency_key, slot_id, timebook_key)
+    if claimed is None:
+        return _earlier(db, citizen, clinic, slot_id, idempotency_key), False
+    require_case_type(clinic, CaseType.BOOK)
+    require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
+    booking = _stored(db, claimed)
+    _book_remotely(db, citizen, clinic, booking, slot_id)
+    db.flush()
+    _record_change(db, booking, "created")
+    return booking, True
 
 
 def _book_remotely(db: Session, citizen: Citizen, clinic: Clinic, booking: Booking, slot_id: str) -> None:

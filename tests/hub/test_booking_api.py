@@ -288,3 +288,18 @@ class TestBadInputChangesNothing:
         assert fields["clinic"] == ["Fältet måste fyllas i."]
         assert set(fields) == {"clinic", "slot_id", "idempotency_key"}
         assert _counts(db) == (0, 0)
+
+
+def test_a_repeated_request_after_cancelling_names_the_cancelled_booking_and_books_nothing(
+    client, login, create_clinic, db
+) -> None:
+    clinic = create_clinic(capacity=3)
+    login(client)
+    slot = free_slots(client, clinic.hsa_id)[0]
+    first = book(client, clinic.hsa_id, slot["id"], key="late-retry").get_json()
+    assert client.post(f"/api/v1/bookings/{first['id']}/cancel", json={}).status_code == 200
+    again = book(client, clinic.hsa_id, slot["id"], key="late-retry")
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first["id"] and again.get_json()["status"] == "cancelled"
+    assert _counts(db)[0] == 1
+    assert free_slots(client, clinic.hsa_id)[0]["free"] == 3  # the retry took no seat

@@ -91,3 +91,37 @@ def test_concurrent_attempts_never_exceed_capacity(
     assert booked == capacity
     assert db.scalar(select(SeatCount.booked)) == capacity
     assert db.scalar(select(func.count()).select_from(Booking)) == capacity  # refused attempts left nothing
+
+
+@pytest.mark.parametrize("capacity", [1, 3])
+def test_a_double_click_books_once_and_every_click_is_answered_with_that_booking(
+    app, db, live_server, create_clinic, client, capacity
+) -> None:
+    """The same request, sent several times at once (double click, app retry): one booking, and
+    every answer names it; none says the time is taken."""
+    clinic = create_clinic(capacity=capacity)
+    slot = free_slots(client, clinic.hsa_id)[0]
+    cookie = _session_cookies(app, 1)[0]
+    clicks = 8
+    barrier = threading.Barrier(clicks)
+
+    def click(_n: int) -> tuple[int, str | None]:
+        with requests.Session() as http:
+            http.cookies.set("session", cookie)
+            barrier.wait()
+            response = http.post(
+                f"{live_server}/api/v1/bookings",
+                json={"clinic": clinic.hsa_id, "slot_id": slot["id"], "idempotency_key": "double-click"},
+                timeout=120,
+            )
+            return response.status_code, response.json().get("id")
+
+    with ThreadPoolExecutor(max_workers=clicks) as pool:
+        answers = list(pool.map(click, range(clicks)))
+
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == Counter({201: 1, 200: clicks - 1}), answers
+    assert len({booking_id for _, booking_id in answers}) == 1
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Booking)) == 1
+    assert db.scalar(select(SeatCount.booked)) == 1

@@ -239,10 +239,18 @@ def free_slots(
 # -- booking ---------------------------------------------------------------------------------------
 
 
+_BOOKING_OF_KEY = select(Booking.__table__.c.id).where(
+    Booking.__table__.c.citizen_id == bindparam("citizen_id"),
+    Booking.__table__.c.idempotency_key == bindparam("idempotency_key"),
+)
+
+
 def _existing(db: Session, citizen: Citizen, idempotency_key: str) -> Booking | None:
-    return db.scalar(
-        select(Booking).where(Booking.citizen_id == citizen.id, Booking.idempotency_key == idempotency_key)
-    )
+    # The id by a Core statement; the object only when there is one (most lookups find none).
+    booking_id = db.execute(
+        _BOOKING_OF_KEY, {"citizen_id": citizen.id, "idempotency_key": idempotency_key}
+    ).scalar()
+    return _by_id(db, booking_id)
 
 
 @functools.cache

@@ -24,7 +24,15 @@ from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
-from clinic_adapters import AdapterError, BookingResult, SeriesRequest, Slot, Unavailable, normalize_hsa_id
+from clinic_adapters import (
+    AdapterError,
+    BookingResult,
+    SeriesRequest,
+    Slot,
+    Subject,
+    Unavailable,
+    normalize_hsa_id,
+)
 from clinic_adapters.resilience import DeadlineExceeded
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
@@ -395,7 +403,7 @@ def book(
     require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
     try:
         result = timebook.make_booking(
-            clinic_ref(clinic), slot_id.removeprefix(FALLBACK_PREFIX), subject_of(citizen)
+            clinic_ref(clinic), slot_id.removeprefix(FALLBACK_PREFIX), _told(timebook, citizen)
         )
     except AdapterError:
         # A double click: the twin request waited for this time's seat while the first one booked
@@ -423,6 +431,15 @@ def book(
     db.flush()
     _record_change(db, booking, "created", fallback=in_fallback)
     return booking, True
+
+
+def _told(timebook: Any, citizen: Citizen) -> Subject:
+    """What a timebook is told about the citizen. One in our own database (the built-in calendar)
+    stores only the hub's pseudonymous reference, so it gets nothing more: no personal number or
+    names unsealed for it. A record system gets what its contract requires."""
+    if timebook.capabilities.transactional:
+        return Subject(ref=citizen.id)
+    return subject_of(citizen)
 
 
 def _by_id(db: Session, booking_id: str | None) -> Booking | None:
@@ -515,7 +532,7 @@ def book_series(
             raise Conflict(_l("This request is already being handled."))
         bookings.append(_stored(db, claimed))
     results = timebook.book_series(
-        clinic_ref(clinic), SeriesRequest(slot_ids=list(slot_ids)), subject_of(citizen)
+        clinic_ref(clinic), SeriesRequest(slot_ids=list(slot_ids)), _told(timebook, citizen)
     )
     series_id = results[0].booking.booking_id
     for booking, result in zip(bookings, results, strict=True):
@@ -572,14 +589,14 @@ def rebook(db: Session, citizen: Citizen, booking_id: str, new_slot_id: str) -> 
             clinic_ref(clinic),
             booking.external_id or "",
             new_slot_id.removeprefix(FALLBACK_PREFIX),
-            subject_of(citizen),
+            _told(standalone(), citizen),
         )
         _apply(booking, result, "standalone")
         booking.status = BookingState.PENDING_SYNC
     else:
         timebook = timebook_for(clinic)
         result = timebook.update_booking(
-            clinic_ref(clinic), booking.external_id or "", new_slot_id, subject_of(citizen)
+            clinic_ref(clinic), booking.external_id or "", new_slot_id, _told(timebook, citizen)
         )
         _apply(booking, result, timebook.key)
         _release_fallback_seat(booking)
@@ -603,7 +620,7 @@ def cancel(db: Session, citizen: Citizen, booking_id: str) -> Booking:
     clinic = booking.clinic
     if booking.status == BookingState.PENDING_SYNC:
         result = standalone().cancel_booking(
-            clinic_ref(clinic), booking.external_id or "", subject_of(citizen)
+            clinic_ref(clinic), booking.external_id or "", _told(standalone(), citizen)
         )
         job = _waiting_job(db, booking)
         if job is not None:
@@ -611,8 +628,9 @@ def cancel(db: Session, citizen: Citizen, booking_id: str) -> Booking:
             job.finished_at = utc_now()
         booking.fallback_booking_id = None
     else:
-        result = timebook_for(clinic).cancel_booking(
-            clinic_ref(clinic), booking.external_id or "", subject_of(citizen)
+        timebook = timebook_for(clinic)
+        result = timebook.cancel_booking(
+            clinic_ref(clinic), booking.external_id or "", _told(timebook, citizen)
         )
         _release_fallback_seat(booking)
     booking.status = BookingState.CANCELLED

@@ -303,3 +303,21 @@ def test_a_repeated_request_after_cancelling_names_the_cancelled_booking_and_boo
     assert again.get_json()["id"] == first["id"] and again.get_json()["status"] == "cancelled"
     assert _counts(db)[0] == 1
     assert free_slots(client, clinic.hsa_id)[0]["free"] == 3  # the retry took no seat
+
+
+def test_the_built_in_calendar_is_told_no_personal_data(client, login, create_clinic, monkeypatch) -> None:
+    """The built-in calendar stores only the hub's pseudonymous reference: booking, moving and
+    cancelling there never unseal the citizen's personal number or names."""
+    import hub.booking.operations as operations
+
+    def unseal_refused(_citizen):
+        raise AssertionError("personal data unsealed for the built-in calendar")
+
+    monkeypatch.setattr(operations, "subject_of", unseal_refused)
+    clinic = create_clinic()
+    login(client)
+    first, second = free_slots(client, clinic.hsa_id)[:2]
+    mine = book(client, clinic.hsa_id, first["id"]).get_json()
+    moved = client.post(f"/api/v1/bookings/{mine['id']}/rebook", json={"slot_id": second["id"]})
+    assert moved.status_code == 200
+    assert client.post(f"/api/v1/bookings/{mine['id']}/cancel", json={}).status_code == 200

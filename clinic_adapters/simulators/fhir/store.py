@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import json
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from clinic_adapters.simulators.fhir.config import (
     SimConfig,
     SimWindow,
 )
-from clinic_adapters.simulators.fhir.search import Resource, matches, ref_key
+from clinic_adapters.simulators.fhir.search import Resource, compile_query, ref_key
 from clinic_adapters.timezones import local_to_utc, utc_now, zone
 
 # Appointment states that hold their slot; every other state releases it.
@@ -77,6 +78,16 @@ class FhirStore:
             found = self._resources.get(kind, {}).get(rid)
             return copy.deepcopy(found) if found else None
 
+    def get_json(self, kind: str, rid: str) -> str | None:
+        """Return the current version of a resource as JSON text (a snapshot, like :meth:`get`).
+
+        Serialising under the lock is the snapshot: cheaper than a deep copy serialised later,
+        which was a tenth of the simulator's CPU when paging search results.
+        """
+        with self.lock:
+            found = self._resources.get(kind, {}).get(rid)
+            return json.dumps(found) if found else None
+
     def vread(self, kind: str, rid: str, version: str) -> Resource | None:
         """Return a copy of one version of a resource."""
         with self.lock:
@@ -88,12 +99,10 @@ class FhirStore:
 
     def search(self, kind: str, params: list[tuple[str, str]]) -> list[str]:
         """Return the ids of matching resources, in an order that is stable but not by time."""
+        test = compile_query(kind, params, self.config.ignored_search_params)
         with self.lock:
-            found = [
-                rid
-                for rid, resource in self._resources.get(kind, {}).items()
-                if matches(kind, resource, params, self._peek, self.config.ignored_search_params)
-            ]
+            stored = self._resources.get(kind, {})
+            found = [rid for rid, resource in stored.items() if test(resource, self._peek)]
         # Many servers return search results unordered; clients must sort themselves.
         return sorted(found, key=lambda rid: hashlib.sha256(rid.encode()).hexdigest())
 

@@ -121,3 +121,27 @@ def test_cli_serves_until_stopped():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_search_pages_carry_the_stored_resources_as_they_were(fhir_client, sim):
+    # Pages are spliced from JSON text serialised under the store's lock: same content as a read.
+    page = fhir_client.get("Slot", params={"status": "free", "_count": 5}).json()
+    assert page["resourceType"] == "Bundle" and page["type"] == "searchset"
+    for entry in page["entry"]:
+        assert entry["search"] == {"mode": "match"}
+        assert entry["fullUrl"].endswith(f"/Slot/{entry['resource']['id']}")
+        assert entry["resource"] == sim.store.get("Slot", entry["resource"]["id"])
+    first = page["entry"][0]["resource"]
+    sim.store.set_slot_status(first["id"], "busy")
+    assert first["status"] == "free"  # what was sent is not changed by a later write
+    assert fhir_client.get("Slot", params={"_id": first["id"], "status": "free"}).json()["entry"] == []
+
+
+def test_search_checks_every_parameter_whatever_their_order(fhir_client, sim):
+    slot = sim.store.get("Slot", "slot-3")
+    day = slot["start"][:10]
+    both = [("start", f"ge{day}"), ("status", "busy"), ("start", f"le{day}")]
+    assert fhir_client.get("Slot", params=both).json()["entry"] == []
+    sim.store.set_slot_status("slot-3", "busy")
+    found = [e["resource"]["id"] for e in fhir_client.get("Slot", params=both).json()["entry"]]
+    assert found == ["slot-3"]

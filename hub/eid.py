@@ -46,4 +46,11 @@ def init_app(app: Flask) -> None:
     if not configured:
         return
     settings = configured if isinstance(configured, IdentitySettings) else settings_from_mapping(configured)
-    app.register_blueprint(create_identity_blueprint(settings, db.session, on_login), url_prefix="/identity")
+    blueprint = create_identity_blueprint(
+        settings,
+        db.session,
+        on_login,
+        # Activity is written behind the requests, so a refused request still counts as activity.
+        open_session=lambda: db.database(app).session_scope(),
+    )
+    app.register_blueprint(blueprint, url_prefix="/identity")

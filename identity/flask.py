@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from identity import roles, sessions
 from identity.errors import LoginRefused, Reason
+from identity.last_seen import LastSeenWriter
 from identity.models import LoginRequest
 from identity.oidc_rp import RelyingParty
 from identity.personal_numbers import redact
@@ -72,6 +74,7 @@ class IdentityService:
     on_login: Callable[[VerifiedSubject], Response]
     saml: ServiceProvider | None
     oidc: dict[str, RelyingParty] = field(default_factory=dict)
+    last_seen: LastSeenWriter | None = None  # None: activity is written in the request's transaction
 
     @property
     def policy(self) -> sessions.SessionPolicy:
@@ -88,12 +91,15 @@ def create_identity_blueprint(
     on_login: Callable[[VerifiedSubject], Response],
     *,
     name: str = "identity",
+    open_session: Callable[[], AbstractContextManager[Session]] | None = None,
 ) -> Blueprint:
     """Build the identity blueprint; register it at the path ``settings.public_url`` names.
 
     ``on_login(subject)`` is called after every successful login, with the new session already
     created, and returns the response (usually a redirect; ``return_to()`` tells where the user
     was going). Registering the blueprint also installs the app-wide session middleware.
+    ``open_session()`` (a session of its own, committed when its block ends) lets sessions'
+    activity be written behind the requests (:mod:`identity.last_seen`).
     """
     service = IdentityService(
         settings=settings,
@@ -101,6 +107,7 @@ def create_identity_blueprint(
         on_login=on_login,
         saml=ServiceProvider(settings) if settings.saml_idps else None,
         oidc={op.key: RelyingParty(settings, op) for op in settings.oidc_providers},
+        last_seen=LastSeenWriter(open_session) if open_session is not None else None,
     )
     bp = Blueprint(name, __name__, template_folder="templates")
     bp.record_once(lambda state: _install(state.app, service))
@@ -239,7 +246,13 @@ def _load_session() -> None:
     g.identity_session = None
     if not token:
         return
-    active = sessions.load(service.session_factory(), service.policy, token, now=service.settings.clock())
+    active = sessions.load(
+        service.session_factory(),
+        service.policy,
+        token,
+        now=service.settings.clock(),
+        last_seen=service.last_seen,
+    )
     if active is None:
         g.identity_clear_cookie = True
     g.identity_session = active

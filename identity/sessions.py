@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from identity import crypto
+from identity.last_seen import LastSeenWriter
 from identity.models import IdentitySession
 from identity.store import digest
 from identity.subject import Audience, VerifiedSubject
@@ -89,15 +90,31 @@ def start(
     return token
 
 
-def load(db: Session, policy: SessionPolicy, token: str | None, *, now: datetime) -> ActiveSession | None:
-    """Return the live session for ``token``, ending it when idle or past its absolute limit."""
+def load(
+    db: Session,
+    policy: SessionPolicy,
+    token: str | None,
+    *,
+    now: datetime,
+    last_seen: LastSeenWriter | None = None,
+) -> ActiveSession | None:
+    """Return the live session for ``token``, ending it when idle or past its absolute limit.
+
+    Activity is recorded at most once per :data:`TOUCH_INTERVAL`: through ``last_seen`` (written
+    behind the request, so a request that is rolled back still counts), or without one in
+    ``db``'s transaction.
+    """
     if not token or len(token) > 128:
         return None
     # Read on every request: a Core statement on the table, not an object of the session.
     row = db.execute(_BY_ID, {"id": digest(token)}).first()
     if row is None:
         return None
-    if now >= row.expires_at or now - row.last_seen_at >= policy.idle_timeout:
+    seen = row.last_seen_at
+    noted = last_seen.noted(row.id) if last_seen is not None else None
+    if noted is not None and noted > seen:
+        seen = noted
+    if now >= row.expires_at or now - seen >= policy.idle_timeout:
         db.execute(delete(_table).where(_table.c.id == row.id))
         return None
     try:
@@ -106,8 +123,11 @@ def load(db: Session, policy: SessionPolicy, token: str | None, *, now: datetime
         # Sealed under another secret (rotated): the session cannot be read, so it ends.
         db.execute(delete(_table).where(_table.c.id == row.id))
         return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL:
-        db.execute(update(_table).where(_table.c.id == row.id).values(last_seen_at=now))
+    if now - seen >= TOUCH_INTERVAL:
+        if last_seen is not None:
+            last_seen.note(row.id, now)
+        else:
+            db.execute(update(_table).where(_table.c.id == row.id).values(last_seen_at=now))
     return active
 
 

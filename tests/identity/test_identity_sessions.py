@@ -1,15 +1,21 @@
-"""Server-side sessions: token hashing, rotation, idle and absolute time-outs (SQLite and PostgreSQL)."""
+"""Server-side sessions: token hashing, rotation, idle and absolute time-outs, activity written
+behind the requests (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from identity import sessions
+from identity.last_seen import LastSeenWriter
 from identity.models import IdentitySession
+from identity.store import digest
 from identity.subject import VerifiedSubject
 
 pytestmark = pytest.mark.storage
@@ -137,3 +143,60 @@ def test_purge_removes_idle_and_expired_sessions(engine):
 def test_subject_repr_leaves_out_the_number_and_names():
     text = repr(SUBJECT)
     assert "198001010019" not in text and "Astrid" not in text and "bankid" in text
+
+
+def _writer(engine, delay: float = 3600.0) -> LastSeenWriter:
+    @contextmanager
+    def open_session() -> Iterator[Session]:
+        with Session(engine) as db, db.begin():
+            yield db
+
+    return LastSeenWriter(open_session, delay=delay)
+
+
+def _stored_last_seen(engine) -> datetime:
+    with Session(engine) as db:
+        return db.scalar(select(IdentitySession.last_seen_at))
+
+
+def test_activity_of_a_request_that_is_rolled_back_still_counts(engine):
+    """A refused request (rolled back) is still the citizen's activity."""
+    writer = _writer(engine)
+    with Session(engine) as db:
+        token = start(db)
+        db.commit()
+        later = NOW + timedelta(minutes=10)
+        assert sessions.load(db, POLICY, token, now=later, last_seen=writer) is not None
+        db.rollback()  # the request was refused
+    assert _stored_last_seen(engine) == NOW  # not written by the request …
+    assert writer.write() == 1  # … but behind it
+    assert _stored_last_seen(engine) == later
+    assert writer.noted(digest(token)) is None
+
+
+def test_a_noted_activity_counts_in_this_process_before_it_is_written(engine):
+    writer = _writer(engine)
+    with Session(engine) as db:
+        token = start(db)
+        db.commit()
+        assert sessions.load(db, POLICY, token, now=NOW + timedelta(minutes=10), last_seen=writer)
+        # 20 minutes after the stored time, 10 after the noted one: alive (idle time-out 15).
+        assert sessions.load(db, POLICY, token, now=NOW + timedelta(minutes=20), last_seen=writer)
+        assert sessions.load(db, POLICY, token, now=NOW + timedelta(minutes=36), last_seen=writer) is None
+
+
+def test_noted_activity_is_written_by_the_timer_and_never_moves_back(engine):
+    writer = _writer(engine, delay=0.05)
+    with Session(engine) as db:
+        token = start(db)
+        db.commit()
+        sessions.load(db, POLICY, token, now=NOW + timedelta(minutes=10), last_seen=writer)
+        db.rollback()
+        assert writer.noted(digest(token)) == NOW + timedelta(minutes=10)
+        with Session(engine) as other, other.begin():  # another process saw it later, and wrote
+            other.execute(update(IdentitySession).values(last_seen_at=NOW + timedelta(minutes=12)))
+    deadline = time.monotonic() + 10
+    while writer.noted(digest(token)) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writer.noted(digest(token)) is None
+    assert _stored_last_seen(engine) == NOW + timedelta(minutes=12)

@@ -18,6 +18,7 @@ subtract as wall-clock times; trap 6).
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 from clinic_adapters.errors import InvalidResponse
@@ -74,6 +75,11 @@ def ts_to_utc(text: str, tz_name: str) -> datetime:
     return readings(parse_wall(text), tz_name)[0]
 
 
+# A first-free search reads thousands of timeslots whose texts repeat (the same opening hours at
+# many clinics, every search): the zone arithmetic was a fifth of the SOAP adapter's CPU per call.
+# The answer depends only on the texts and the zone and is immutable, so it is cached. Malformed
+# texts raise and are not cached.
+@functools.lru_cache(maxsize=16384)
 def interval_to_utc(
     start_text: str, end_text: str | None, tz_name: str, *, default_minutes: int = 15
 ) -> tuple[datetime, datetime]:

@@ -119,6 +119,10 @@ class RivSchedulingAdapter(ClinicAdapter):
             plugins=plugins,
         )
 
+    def close(self) -> None:
+        """Close the HTTP session's kept-alive connections (as the FHIR adapter's ``close``)."""
+        self.client.session.close()
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _call(self, operation: str, clinic_hsa_id: str, actor_id: str, **body: Any) -> Any:

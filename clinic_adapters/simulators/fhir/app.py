@@ -17,6 +17,7 @@ from flask import Flask, Response, request
 from clinic_adapters.simulators.fhir import faults as fault_kinds
 from clinic_adapters.simulators.fhir.search import BadSearch, Resource
 from clinic_adapters.simulators.fhir.store import StoreError
+from clinic_adapters.simulators.http_server import SOCKET_KEY
 from clinic_adapters.timezones import utc_now
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def create_app(sim: FhirSimulator) -> Flask:
                 401, "login", "token rejected", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             )
         if fault.kind == fault_kinds.DROP:
-            sock = request.environ.get("werkzeug.socket")
+            sock = request.environ.get(SOCKET_KEY)
             if sock is not None:
                 sock.shutdown(socket.SHUT_RDWR)
             return Response("", 500)  # never arrives: the connection is gone

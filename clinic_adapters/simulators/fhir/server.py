@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 from collections import deque
 from typing import Any
-
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from clinic_adapters.simulators.fhir.app import create_app
 from clinic_adapters.simulators.fhir.auth import TokenIssuer
 from clinic_adapters.simulators.fhir.config import SimConfig, demo_config
 from clinic_adapters.simulators.fhir.faults import Faults
 from clinic_adapters.simulators.fhir.store import FhirStore
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """A request handler that writes no access log (URLs may carry identifiers) and tracks sockets."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.live_sockets.add(self.connection)  # type: ignore[attr-defined]
-
-    def finish(self) -> None:
-        self.server.live_sockets.discard(self.connection)  # type: ignore[attr-defined]
-        super().finish()
+from clinic_adapters.simulators.http_server import KeepAliveServer
 
 
 class FhirSimulator:
@@ -51,7 +33,7 @@ class FhirSimulator:
         )
         self.requests: deque[dict[str, Any]] = deque()
         self.app = create_app(self)
-        self._server: BaseWSGIServer | None = None
+        self._server: KeepAliveServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- addresses ------------------------------------------------------------------------------
@@ -89,36 +71,28 @@ class FhirSimulator:
         """Bind (port 0 → a free port, remembered for restarts) and serve in a daemon thread."""
         if self._server is not None:
             return self
-        server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
-        server.live_sockets = set()  # type: ignore[attr-defined]
+        server = KeepAliveServer(self.host, self.port, self.app)
         self.port = server.port
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fhir-sim-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = server.serve_in_thread(f"fhir-sim-{self.port}")
         return self
 
     def stop(self) -> None:
-        """Stop listening and cut every open connection, as a crashed server would."""
+        """Stop listening and cut every open connection (kept-alive ones too), as a crashed server would."""
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
-        for sock in list(server.live_sockets):  # type: ignore[attr-defined]
-            with contextlib.suppress(OSError):  # already closed by its client
-                sock.shutdown(socket.SHUT_RDWR)
+        server.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def open_connections(self) -> int:
+        """How many client connections are open now (keep-alive tests)."""
+        return self._server.open_connections() if self._server is not None else 0
+
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the CLI)."""
-        server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
-        server.live_sockets = set()  # type: ignore[attr-defined]
+        server = KeepAliveServer(self.host, self.port, self.app)
         self.port = server.port
         self._server = server
         try:

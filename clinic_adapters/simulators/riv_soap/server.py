@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from clinic_adapters.simulators.http_server import KeepAliveServer
 from clinic_adapters.simulators.riv_soap.contract_spec import OPERATIONS
 from clinic_adapters.simulators.riv_soap.handlers import Handlers, NotFoundFault
 from clinic_adapters.simulators.riv_soap.model import FacilitySpec
@@ -208,19 +207,6 @@ class RivSoapApp:
         return None  # delay and lose_reply go on to do the work
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the access log quiet (tests, and no request data on stderr)."""
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (time-out test) is not an error worth a traceback."""
-
-
 class RivSoapSimulator:
     """A simulated RIV-TA ``crm:scheduling`` 1.1 producer serving some facilities over HTTP."""
 
@@ -236,7 +222,7 @@ class RivSoapSimulator:
         self.app = RivSoapApp(self.book, latency=latency)
         self.host = "127.0.0.1"
         self.port = 0
-        self._server: _ThreadingServer | None = None
+        self._server: KeepAliveServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- control ------------------------------------------------------------------------------
@@ -256,27 +242,25 @@ class RivSoapSimulator:
             return self.url
         self.host = host or self.host
         wanted = self.port if port is None else port
-        self._server = make_server(self.host, wanted, self.app, _ThreadingServer, _QuietHandler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"riv-sim-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = KeepAliveServer(self.host, wanted, self.app)
+        self.port = self._server.port
+        self._thread = self._server.serve_in_thread(f"riv-sim-{self.port}")
         return self.url
 
     def stop(self) -> None:
-        """Stop listening (callers then get "connection refused"); bookings are kept."""
+        """Stop listening and cut open connections (callers then get "connection refused"); bookings
+        are kept."""
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
+        server.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def open_connections(self) -> int:
+        """How many client connections are open now (keep-alive tests)."""
+        return self._server.open_connections() if self._server is not None else 0
 
     def __enter__(self) -> RivSoapSimulator:
         self.start()

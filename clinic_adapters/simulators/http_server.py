@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import selectors
 import socket
 import sys
 import threading
@@ -150,6 +151,10 @@ class KeepAliveServer(ThreadingMixIn, HTTPServer):
         self._live: set[socket.socket] = set()
         self._live_lock = threading.Lock()
         self._stopping = False
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._stop_loop = threading.Event()
+        self._loop_done = threading.Event()
+        self._loop_done.set()
         super().__init__((host, port), KeepAliveHandler)
 
     def server_bind(self) -> None:
@@ -178,6 +183,41 @@ class KeepAliveServer(ThreadingMixIn, HTTPServer):
         with self._live_lock:
             return len(self._live)
 
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accept connections until :meth:`shutdown`, sleeping in select until one arrives.
+
+        socketserver's loop wakes every ``poll_interval`` to look for a shutdown: a hundred idle
+        simulators in one process (the federated benchmark) woke 2,000 times a second, 44 ms of
+        CPU per second. Here shutdown wakes the loop through a socket pair instead.
+        """
+        with self._live_lock:  # a stop before the loop began: never touch the closed sockets
+            if self._stop_loop.is_set():
+                return
+            self._loop_done.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_reader, selectors.EVENT_READ)
+                while not self._stop_loop.is_set():
+                    for key, _events in selector.select():
+                        if key.fileobj is self.socket and not self._stop_loop.is_set():
+                            self._handle_request_noblock()
+        finally:
+            self._loop_done.set()
+
+    def shutdown(self) -> None:
+        """Stop the :meth:`serve_forever` loop and wait until it has ended."""
+        with self._live_lock:
+            self._stop_loop.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"\0")
+        self._loop_done.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (a time-out test) is not worth a traceback."""
 
@@ -193,8 +233,6 @@ class KeepAliveServer(ThreadingMixIn, HTTPServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
     def serve_in_thread(self, name: str) -> threading.Thread:
-        thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
-        )
+        thread = threading.Thread(target=self.serve_forever, name=name, daemon=True)
         thread.start()
         return thread

@@ -166,3 +166,31 @@ def test_a_request_in_flight_is_cut_when_the_simulator_stops(sim: Sim, connect: 
     sim.stop()
     thread.join(timeout=5)
     assert len(failures) == 1 and isinstance(failures[0], Unavailable)
+
+
+def test_start_and_stop_are_prompt_even_back_to_back() -> None:
+    # The accept loop sleeps until a connection or a stop arrives (no polling), and a stop that
+    # comes before the loop has begun must neither hang nor touch the closed sockets.
+    from clinic_adapters.simulators.http_server import KeepAliveServer
+
+    def app(environ: dict, start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    began = time.monotonic()
+    for _ in range(20):
+        server = KeepAliveServer("127.0.0.1", 0, app)
+        thread = server.serve_in_thread("keep-alive-test")
+        server.stop()
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+    assert time.monotonic() - began < 2.0
+    server = KeepAliveServer("127.0.0.1", 0, app)
+    thread = server.serve_in_thread("keep-alive-test")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        assert get(conn, "/").status == 200
+    finally:
+        conn.close()
+        server.stop()
+        thread.join(timeout=5)

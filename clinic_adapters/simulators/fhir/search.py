@@ -75,6 +75,38 @@ def match_date(actual: str | None, query: str) -> bool:
     return checks[prefix]
 
 
+def start_bounds(
+    params: list[tuple[str, str]], ignored: frozenset[str] = frozenset()
+) -> tuple[datetime | None, datetime | None] | None:
+    """Return ``[low, high)`` holding every start the ``start`` parameters allow, or None.
+
+    Narrows a Slot search before each Slot is tested (the tests still run, so the bounds may be
+    loose but never too tight). None when there is nothing to narrow by or a value is unusual
+    (OR lists, odd prefixes, unparseable dates): the full scan then answers, errors included.
+    """
+    if "start" in ignored:
+        return None
+    low: datetime | None = None
+    high: datetime | None = None
+    for name, query in params:
+        if name != "start":
+            continue
+        prefix, value = (query[:2], query[2:]) if query[:2].isalpha() else ("eq", query)
+        if "," in query or prefix not in ("ge", "gt", "lt", "le", "eq"):
+            return None
+        try:
+            first, after = _date_range(value)
+        except BadSearch:
+            return None
+        lower = {"ge": first, "gt": after, "eq": first}.get(prefix)
+        upper = {"lt": first, "le": after, "eq": after}.get(prefix)
+        if lower is not None:
+            low = lower if low is None else max(low, lower)
+        if upper is not None:
+            high = upper if high is None else min(high, upper)
+    return None if low is None and high is None else (low, high)
+
+
 def _codings(value: Any) -> Iterable[tuple[str | None, str | None]]:
     """Yield (system, code) pairs of a code, Coding, CodeableConcept, Identifier or a list of them."""
     if value is None:

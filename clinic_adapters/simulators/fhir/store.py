@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import itertools
@@ -17,7 +18,13 @@ from clinic_adapters.simulators.fhir.config import (
     SimConfig,
     SimWindow,
 )
-from clinic_adapters.simulators.fhir.search import Resource, compile_query, ref_key
+from clinic_adapters.simulators.fhir.search import (
+    Resource,
+    compile_query,
+    parse_instant,
+    ref_key,
+    start_bounds,
+)
 from clinic_adapters.timezones import local_to_utc, utc_now, zone
 
 # Appointment states that hold their slot; every other state releases it.
@@ -57,6 +64,9 @@ class FhirStore:
         self._resources: dict[str, dict[str, Resource]] = {}
         self._history: dict[tuple[str, str], dict[str, Resource]] = {}
         self._ids = itertools.count(1)
+        # Slots by start instant, rebuilt when a Slot is added or its start changes: a search for a
+        # few days then tests those Slots only, not every Slot of the whole horizon.
+        self._slot_starts: list[tuple[Any, str]] | None = None
         for index, clinic in enumerate(config.clinics, start=1):
             self._add_clinic(index, clinic)
 
@@ -66,6 +76,8 @@ class FhirStore:
         """Store a new version of a resource (version 1 when new) and keep it for vread."""
         kind, rid = resource["resourceType"], resource["id"]
         current = self._resources.setdefault(kind, {}).get(rid)
+        if kind == "Slot" and (current is None or current.get("start") != resource.get("start")):
+            self._slot_starts = None
         version = int(current["meta"]["versionId"]) + 1 if current else 1
         _stamp(resource, version)
         self._resources[kind][rid] = resource
@@ -100,11 +112,26 @@ class FhirStore:
     def search(self, kind: str, params: list[tuple[str, str]]) -> list[str]:
         """Return the ids of matching resources, in an order that is stable but not by time."""
         test = compile_query(kind, params, self.config.ignored_search_params)
+        bounds = start_bounds(params, self.config.ignored_search_params) if kind == "Slot" else None
         with self.lock:
             stored = self._resources.get(kind, {})
-            found = [rid for rid, resource in stored.items() if test(resource, self._peek)]
+            candidates = stored.keys() if bounds is None else self._slots_starting(*bounds)
+            found = [rid for rid in candidates if test(stored[rid], self._peek)]
         # Many servers return search results unordered; clients must sort themselves.
         return sorted(found, key=lambda rid: hashlib.sha256(rid.encode()).hexdigest())
+
+    def _slots_starting(self, low: Any, high: Any) -> list[str]:
+        """Return the ids of Slots whose start lies in ``[low, high)`` (None: unbounded)."""
+        if self._slot_starts is None:
+            self._slot_starts = sorted(
+                (parse_instant(slot["start"]), rid)
+                for rid, slot in self._resources.get("Slot", {}).items()
+                if slot.get("start")
+            )
+        index = self._slot_starts
+        first = 0 if low is None else bisect.bisect_left(index, (low, ""))
+        last = len(index) if high is None else bisect.bisect_left(index, (high, ""))
+        return [rid for _start, rid in index[first:last]]
 
     def touch(self, kind: str, rid: str) -> None:
         """Write a new version without changes, as a concurrent writer would (tests use it for 412)."""

@@ -145,3 +145,28 @@ def test_search_checks_every_parameter_whatever_their_order(fhir_client, sim):
     sim.store.set_slot_status("slot-3", "busy")
     found = [e["resource"]["id"] for e in fhir_client.get("Slot", params=both).json()["entry"]]
     assert found == ["slot-3"]
+
+
+def test_slot_searches_narrowed_by_start_find_what_a_full_scan_finds(sim):
+    from clinic_adapters.simulators.fhir.search import matches
+
+    store = sim.store
+    starts = sorted({s["start"] for s in (store.get("Slot", f"slot-{n}") for n in range(1, 60)) if s})
+    day, a, b = starts[0][:10], starts[3], starts[40]
+    queries = [
+        [("start", f"ge{a}"), ("start", f"lt{b}")],
+        [("start", f"gt{a}"), ("start", f"le{b}"), ("status", "free")],
+        [("start", day)],
+        [("start", f"eq{a}")],
+        [("start", f"ne{a}")],
+        [("start", f"ge{a},lt{b}")],
+        [("start", f"ge{b}"), ("start", f"lt{a}")],  # empty range
+    ]
+    found = []
+    for query in queries:
+        with store.lock:
+            scanned = [rid for rid, slot in store._resources["Slot"].items()
+                       if matches("Slot", slot, query, store._peek)]
+        assert sorted(store.search("Slot", query)) == sorted(scanned), query
+        found.append(len(scanned))
+    assert all(found[:5]) and found[-1] == 0

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from clinic_adapters import ClinicRef
+from clinic_adapters.errors import InvalidResponse
+from clinic_adapters.fhir.mapping import parse_instant
 from clinic_adapters.simulators.fhir import SimClinic, SimConfig, SimSlotType, SimWindow
 from clinic_adapters.timezones import local_day_bounds_utc, to_local
 
@@ -98,3 +100,15 @@ def test_booking_on_the_change_day_keeps_the_instant(make_sim, make_adapter, cit
     assert booking.slot.start == datetime(2026, 10, 25, 1, tzinfo=UTC)
     details = adapter.booking_details(ClinicRef(HSA), booking.booking_id, citizen)
     assert details.slot.start == booking.slot.start
+
+
+def test_instants_read_the_same_every_time_and_bad_ones_stay_errors():
+    # FHIR instants are parsed through a cache: equal texts give equal instants, and a text
+    # without a zone or time is refused on every read, not only the first.
+    for _ in range(2):
+        assert parse_instant("2026-10-25T02:30:00+02:00") == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+        assert parse_instant("2026-10-25T02:30:00+01:00") == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+        assert parse_instant("2026-10-25T01:30:00Z").tzinfo is UTC
+        for bad in ("2026-10-25T02:30:00", "2026-10-25", "not a time"):
+            with pytest.raises(InvalidResponse):
+                parse_instant(bad, "Slot.start")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from standalone_calendar import StandaloneCalendarAdapter
 FALLBACK_PREFIX = "fb:"
 
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def clinic_ref(clinic: Clinic) -> ClinicRef:
@@ -87,10 +89,14 @@ def connect(app: Flask, connection: Connection) -> ResilientAdapter:
     with _lock:
         cached = cache.get(connection.clinic_id)
         if cached is not None and cached.fingerprint == fingerprint:
-            return cached.adapter  # another thread built it meanwhile
+            _retire(inner, after=0)  # another thread built it meanwhile; nobody holds this one
+            return cached.adapter
         board = health_board(app)
         if cached is not None:
             board.unregister(cached.adapter.name)
+            # Requests that took it before the change may still be using it; their deadlines are
+            # seconds. Then its kept-alive connections to the old address are closed.
+            _retire(cached.adapter.inner, after=RETIRE_AFTER_SECONDS)
         adapter = ResilientAdapter(inner, _policy(app, resilience), board=board, name=connection.hsa_id)
         cache[connection.clinic_id] = _Cached(fingerprint, adapter)
     # A parsed WSDL is a large graph of objects that lives as long as the process. Left in the
@@ -99,6 +105,30 @@ def connect(app: Flask, connection: Connection) -> ResilientAdapter:
     # collector skips it.
     gc.freeze()
     return adapter
+
+
+#: How long an adapter replaced by a configuration change stays open for requests that hold it.
+RETIRE_AFTER_SECONDS = 120.0
+
+
+def _retire(adapter: ClinicAdapter, *, after: float) -> None:
+    """Close an adapter's connections (those that keep any) now or ``after`` seconds from now."""
+    close = getattr(adapter, "close", None)
+    if close is None:
+        return
+    if after <= 0:
+        _close_quietly(close)
+        return
+    timer = threading.Timer(after, _close_quietly, (close,))
+    timer.daemon = True
+    timer.start()
+
+
+def _close_quietly(close: Any) -> None:
+    try:
+        close()
+    except Exception:  # a connection that is already gone; nothing to release
+        log.debug("closing a retired adapter failed", exc_info=True)
 
 
 def record_system(clinic: Clinic) -> ResilientAdapter:

@@ -377,3 +377,30 @@ def test_a_record_systems_parsed_contract_is_left_out_of_full_collections(soap, 
     assert gc.get_freeze_count() > before
     gc.collect()
     assert not any(o is adapter for o in gc.get_objects())  # frozen: in no generation the collector walks
+
+
+def test_an_adapter_replaced_by_a_configuration_change_is_closed_once_its_requests_are_done(
+    fhir, app, monkeypatch
+) -> None:
+    """Kept-alive connections to a record system's old address must not stay open for ever."""
+    import hub.booking.timebooks as timebooks
+
+    monkeypatch.setattr(timebooks, "RETIRE_AFTER_SECONDS", 0.3)
+    config = fhir.adapter_config()
+    with app.app_context():
+        old = timebooks.connect(app, timebooks.Connection(9002, "SE2321000016-FHIR", "fhir-r4", config))
+        assert old.list_time_types(ClinicRef("SE2321000016-FHIR"))  # opens a kept connection
+        closed: list[float] = []
+        close = old.inner.close
+        monkeypatch.setattr(old.inner, "close", lambda: (closed.append(time.monotonic()), close()))
+        changed = {**config, "resilience": {"deadline_seconds": 2.0}}
+        replaced_at = time.monotonic()
+        new = timebooks.connect(app, timebooks.Connection(9002, "SE2321000016-FHIR", "fhir-r4", changed))
+    assert new is not old
+    assert not closed  # a request that took it a moment ago may still be using it
+    assert old.list_time_types(ClinicRef("SE2321000016-FHIR"))
+    deadline = time.monotonic() + 10
+    while not closed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert closed and closed[0] - replaced_at >= 0.3
+    assert new.list_time_types(ClinicRef("SE2321000016-FHIR"))

@@ -25,12 +25,17 @@ from identity.models import IdentitySession
 log = logging.getLogger(__name__)
 
 _table = IdentitySession.__table__
+# One statement for the many sessions seen within the same second, with that second: at most a
+# second earlier than each session's own time, which can only end a session that much sooner.
 # Never moves a time back (another process may have written a later one).
 _WRITE = (
     update(_table)
-    .where(_table.c.id == bindparam("session_id"), _table.c.last_seen_at < bindparam("seen"))
+    .where(
+        _table.c.id.in_(bindparam("session_ids", expanding=True)), _table.c.last_seen_at < bindparam("seen")
+    )
     .values(last_seen_at=bindparam("seen"))
 )
+_IDS_PER_STATEMENT = 500
 
 
 class LastSeenWriter:
@@ -66,9 +71,15 @@ class LastSeenWriter:
                 self._timer = None
         if not batch:
             return 0
+        by_second: dict[datetime, list[str]] = {}
+        for session_id, seen in batch.items():
+            by_second.setdefault(seen.replace(microsecond=0), []).append(session_id)
         try:
             with self._open_session() as db:
-                db.execute(_WRITE, [{"session_id": sid, "seen": seen} for sid, seen in batch.items()])
+                for seen, ids in sorted(by_second.items()):
+                    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+                        chunk = sorted(ids[start : start + _IDS_PER_STATEMENT])
+                        db.execute(_WRITE, {"session_ids": chunk, "seen": seen})
         except Exception:
             # Kept noted: the next request's note starts a timer that tries again.
             log.warning("could not write the last-seen times of %d sessions", len(batch), exc_info=True)

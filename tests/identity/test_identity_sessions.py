@@ -200,3 +200,25 @@ def test_noted_activity_is_written_by_the_timer_and_never_moves_back(engine):
         time.sleep(0.02)
     assert writer.noted(digest(token)) is None
     assert _stored_last_seen(engine) == NOW + timedelta(minutes=12)
+
+
+def test_many_sessions_are_written_together_each_with_its_own_second(engine, monkeypatch):
+    monkeypatch.setattr("identity.last_seen._IDS_PER_STATEMENT", 2)  # several statements per second
+    writer = _writer(engine)
+    offsets = [timedelta(minutes=10, milliseconds=500), timedelta(minutes=10, milliseconds=900)]
+    offsets += [timedelta(minutes=11), timedelta(minutes=12, milliseconds=250)]
+    with Session(engine) as db:
+        tokens = [start(db) for _ in offsets]
+        db.commit()
+        for token, offset in zip(tokens, offsets, strict=True):
+            assert sessions.load(db, POLICY, token, now=NOW + offset, last_seen=writer) is not None
+        db.rollback()
+    assert writer.write() == len(tokens)
+    with Session(engine) as db:
+        stored = dict(db.execute(select(IdentitySession.id, IdentitySession.last_seen_at)).all())
+    assert [stored[digest(t)] for t in tokens] == [
+        NOW + timedelta(minutes=10),
+        NOW + timedelta(minutes=10),
+        NOW + timedelta(minutes=11),
+        NOW + timedelta(minutes=12),
+    ]

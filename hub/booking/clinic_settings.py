@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, event, select, update
+from sqlalchemy import Connection, bindparam, event, select, update
 from sqlalchemy.orm import Session, UOWTransaction, selectinload
 
 import terms
@@ -99,6 +99,15 @@ def _context_statement(citizen_by: str) -> Any:
         .correlate(Clinic.__table__)
         .scalar_subquery()
     )
+    # Subqueries on both columns of their unique keys. As an outer join, a generic plan of the
+    # prepared statement looked the acceptance up by version alone and filtered the citizen out
+    # of every citizen's acceptance: 2.8 ms per attempt at 5,000 acceptances, growing with them.
+    accepted = (
+        select(acceptance.c.id)
+        .where(acceptance.c.version_id == version.c.id, acceptance.c.citizen_ref == citizen.c.id)
+        .correlate(version, citizen)
+        .scalar_subquery()
+    )
     booking = Booking.__table__.c
     earlier = (
         select(booking.id)
@@ -107,17 +116,13 @@ def _context_statement(citizen_by: str) -> Any:
         .scalar_subquery()
     )
     return (
-        select(clinic.id, clinic.settings_stamp, version.c.number, acceptance.c.id)
+        select(clinic.id, clinic.settings_stamp, version.c.number, accepted)
         .add_columns(calendar.id, calendar.settings_stamp, earlier, *citizen.columns)
         .select_from(Clinic.__table__)
         # Not joined to the clinic: the citizen by its own key.
         .outerjoin(citizen, citizen.c[citizen_by] == bindparam("citizen"))
         .outerjoin(Calendar.__table__, calendar.clinic_hsa_id == clinic.hsa_id)  # the built-in timebook
         .outerjoin(version, version.c.id == current)
-        .outerjoin(
-            acceptance,
-            and_(acceptance.c.version_id == version.c.id, acceptance.c.citizen_ref == citizen.c.id),
-        )
         .where(clinic.hsa_id == bindparam("hsa_id"))
     )
 

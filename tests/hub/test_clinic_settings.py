@@ -68,3 +68,53 @@ def test_settings_edits_change_the_stamp_and_bookings_do_not(client, login, crea
     elsewhere.add(ClinicCaseType(clinic_id=clinic.id, case_type=CaseType.REBOOK_CANCEL, enabled=True))
     elsewhere.commit()
     assert _stamp(elsewhere, clinic.hsa_id) != before
+
+
+def _plan_nodes(node: dict) -> list[dict]:
+    return [node, *(n for child in node.get("Plans", []) for n in _plan_nodes(child))]
+
+
+def test_the_booking_context_reads_one_acceptance_whatever_the_plan(app, db, create_clinic) -> None:
+    """A prepared statement runs on a generic plan after a few executions: the citizen's
+    acceptance must still be found by both columns of its key, not among everyone's (a rush has
+    as many acceptances as citizens)."""
+    import re
+    import uuid
+    from datetime import UTC, datetime
+
+    import pytest
+    from sqlalchemy import text
+
+    import terms.models as terms
+    from hub.booking.clinic_settings import _CONTEXT
+
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    clinic = create_clinic()
+    now = datetime.now(UTC)
+    version = terms.TermsVersion(
+        clinic_key=clinic.hsa_id, case_type="book", number=1, points={"sv": ["x"]}, author_key="a",
+        created_at=now, updated_at=now, approved_by="b", approved_at=now,
+    )
+    db.add(version)
+    db.flush()
+    citizens = [str(uuid.uuid4()) for _ in range(300)]
+    db.add_all(terms.Acceptance(version_id=version.id, citizen_ref=c, accepted_at=now) for c in citizens)
+    db.commit()
+    db.execute(text("ANALYZE terms_acceptance"))
+    for by in ("id", "lookup_key"):
+        sql = str(_CONTEXT[by].compile(dialect=db.get_bind().dialect))
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        for n, name in enumerate(names, 1):
+            sql = sql.replace(f"%({name})s", f"${n}")
+        values = {"idempotency_key": "k", "citizen": citizens[7], "case_type": "book"}
+        values["hsa_id"] = clinic.hsa_id
+        args = ", ".join(f"'{values[name]}'" if name in values else "1" for name in names)
+        db.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        db.connection().exec_driver_sql(f"PREPARE context_{by} AS {sql}".replace("%%", "%"))
+        plan = db.connection().exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE context_{by}({args})")
+        nodes = _plan_nodes(plan.scalar()[0]["Plan"])
+        db.rollback()
+        read = [node["Actual Rows"] for node in nodes if node.get("Relation Name") == "terms_acceptance"]
+        assert read and max(read) <= 1, (by, read)
+        assert all(node.get("Rows Removed by Join Filter", 0) <= 1 for node in nodes), by

@@ -94,3 +94,14 @@ def test_errors_can_be_raised_outside_a_request(app) -> None:
     with app.app_context():
         error = ValidationFailed(fields={"from": ["x"]})
     assert str(error) == "validation_failed" and error.status == 422
+
+
+def test_the_apps_own_objects_are_left_out_of_full_collections(database_url) -> None:
+    """A worker's full garbage collection pauses all its request threads: it must not walk the
+    app, its routes and mappers again every time (bench/README.md)."""
+    import gc
+
+    app = create_app({"SECRET_KEY": "a-secret", "DATABASE_URL": database_url})
+    tracked = {id(o) for o in gc.get_objects()}
+    assert id(app) not in tracked and id(app.url_map) not in tracked
+    assert app.test_client().get("/api/v1/clinics").status_code == 200

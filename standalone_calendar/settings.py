@@ -4,7 +4,7 @@ Booking a time needs the calendar, its slot types, opening rules, closed days an
 queries through the ORM, which in a booking rush cost more than the booking itself. They change
 rarely (an administrator's edit), so each process keeps a snapshot per clinic and, on every use,
 reads only the calendar's ``settings_stamp``: a random token that every change of a setting through
-the ORM replaces (:func:`_restamp_changed_calendars`, registered on all sessions). A stamp that
+the ORM replaces (:mod:`standalone_calendar.stamping`, registered on all sessions). A stamp that
 differs from the snapshot's means reload, so an edit is seen by the next booking in every process,
 and snapshots of different databases (tests) can never be mistaken for each other.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, select, update
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from standalone_calendar.generation import Absence, Candidate, Window, candidate_at, generate
 from standalone_calendar.models import (
@@ -27,8 +27,8 @@ from standalone_calendar.models import (
     OpeningRule,
     Practitioner,
     SlotType,
-    new_settings_stamp,
 )
+from standalone_calendar.stamping import restamp_on_change
 from standalone_calendar.timetable import RULE_COLUMNS, window_of
 
 
@@ -227,25 +227,7 @@ settings_cache = SettingsCache()
 # -- stamping --------------------------------------------------------------------------------------
 
 _SETTINGS = (SlotType, OpeningRule, Practitioner, Closure, ClosedDate)
-
-
-@event.listens_for(Session, "after_flush")
-def _restamp_changed_calendars(session: Session, _flush: UOWTransaction) -> None:
-    """Give every calendar whose settings this flush changed a new stamp, in the same transaction."""
-    calendar_ids: set[int] = set()
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(instance, _SETTINGS):
-            calendar_ids.add(instance.calendar_id)
-        elif isinstance(instance, Calendar) and instance not in session.new:
-            calendar_ids.add(instance.id)
-    calendar_ids.discard(None)  # type: ignore[arg-type]
-    if calendar_ids:
-        connection: Connection = session.connection()
-        connection.execute(
-            update(Calendar.__table__)
-            .where(Calendar.__table__.c.id.in_(sorted(calendar_ids)))
-            .values(settings_stamp=new_settings_stamp())
-        )
+restamp_on_change(Calendar, _SETTINGS, owner_key="calendar_id")
 
 
 __all__ = ["CalendarSettings", "SettingsCache", "SlotTypeSettings", "note_stamp", "settings_cache"]

@@ -5,7 +5,7 @@ citizen accepted the clinic's current terms. Read through the ORM that is two qu
 of a refused attempt's time. Clinic settings change rarely, so each process keeps a frozen
 snapshot per clinic and one Core statement per attempt reads the clinic's ``settings_stamp``
 (a random token that every change of the clinic, its case types or slot types through the ORM
-replaces, see :func:`_restamp_changed_clinics`) together with the citizen's terms status. A
+replaces, see :mod:`standalone_calendar.stamping`) together with the citizen's terms status. A
 snapshot whose stamp differs is reloaded at once, so an edit reaches the next booking in every
 process. The snapshot duck-types the parts of :class:`~hub.models.Clinic` the booking commands
 read; it is never added to a session.
@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, select, update
-from sqlalchemy.orm import Session, UOWTransaction, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, selectinload
 
 import terms
-from hub.models import Booking, CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType, new_settings_stamp
+from hub.models import Booking, CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType
 from hub.terms_gate import TermsStatus
 from standalone_calendar.models import Calendar
 from standalone_calendar.settings import note_stamp
+from standalone_calendar.stamping import restamp_on_change
 
 
 @dataclass(frozen=True)
@@ -199,21 +200,5 @@ class ClinicSettingsCache:
 clinic_settings = ClinicSettingsCache()
 
 
-@event.listens_for(Session, "after_flush")
-def _restamp_changed_clinics(session: Session, _flush: UOWTransaction) -> None:
-    """Give every clinic whose settings this flush changed a new stamp, in the same transaction."""
-    clinic_ids: set[int] = set()
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(instance, ClinicCaseType | ClinicSlotType):
-            clinic_ids.add(instance.clinic_id)
-        elif isinstance(instance, Clinic) and instance not in session.new:
-            clinic_ids.add(instance.id)
-    clinic_ids.discard(None)  # type: ignore[arg-type]
-    if clinic_ids:
-        table = Clinic.__table__
-        connection: Connection = session.connection()
-        connection.execute(
-            update(table)
-            .where(table.c.id.in_(sorted(clinic_ids)))
-            .values(settings_stamp=new_settings_stamp())
-        )
+# Every change of a clinic, its case types or slot types replaces the clinic's stamp.
+restamp_on_change(Clinic, (ClinicCaseType, ClinicSlotType), owner_key="clinic_id")

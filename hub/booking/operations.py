@@ -335,11 +335,11 @@ def _earlier(db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempo
     return _same_request(earlier, clinic, slot_id)
 
 
-def _apply(booking: Booking | dict[str, Any], result: BookingResult, timebook_key: str) -> None:
-    """Copy the timebook's answer (onto a booking or its row's values); ``slot_id`` stays what the
-    citizen asked for (their key's request)."""
+def _answer(result: BookingResult, timebook_key: str) -> dict[str, Any]:
+    """A booking's columns as the timebook's answer sets them; ``slot_id`` stays what the citizen
+    asked for (their key's request)."""
     slot = result.booking.slot
-    answer = {
+    return {
         "external_id": result.booking.booking_id,
         "slot_type_code": slot.time_type_id,
         "starts_at": slot.start,
@@ -349,11 +349,12 @@ def _apply(booking: Booking | dict[str, Any], result: BookingResult, timebook_ke
         "message": result.message,
         "status": BookingState.BOOKED,
     }
-    if isinstance(booking, dict):
-        booking.update(answer)
-    else:
-        for name, value in answer.items():
-            setattr(booking, name, value)
+
+
+def _apply(booking: Booking, result: BookingResult, timebook_key: str) -> None:
+    """Copy the timebook's answer onto a stored booking."""
+    for name, value in _answer(result, timebook_key).items():
+        setattr(booking, name, value)
 
 
 def _same_request(existing: Booking, clinic: Clinic, slot_id: str) -> Booking:
@@ -414,7 +415,7 @@ def book(
         return _same_request(twin, clinic, slot_id), False
     shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
     values = _pending_values(citizen, clinic, idempotency_key, slot_id, timebook.key)
-    _apply(values, result, timebook.key)
+    values.update(_answer(result, timebook.key))
     if in_fallback:
         # Booked in the reserve calendar: the record system gets it through the sync queue.
         values["fallback_booking_id"] = result.booking.booking_id

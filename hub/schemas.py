@@ -49,13 +49,11 @@ def _shared(schema_class: type[Schema]) -> Schema:
     return schema_class()
 
 
-def parse(schema: Schema | type[Schema], data: Any) -> dict[str, Any]:
-    """Load ``data`` with ``schema`` (a class: its shared instance), or raise a 422 listing every
-    field's problem."""
-    if isinstance(schema, type):
-        schema = _shared(schema)
+def parse(schema: type[Schema], data: Any) -> dict[str, Any]:
+    """Load ``data`` with the shared instance of ``schema``, or raise a 422 listing every field's
+    problem."""
     try:
-        return schema.load(data or {})
+        return _shared(schema).load(data or {})
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         raise ValidationFailed(

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import current_app, g, session
 from sqlalchemy import select
-from sqlalchemy.orm import make_transient_to_detached
 
 from hub import db
 from hub.citizens import Identity, citizen_for_login, lookup_key
@@ -63,9 +62,7 @@ def adopt_citizen(row: Mapping[str, Any] | None) -> Citizen:
         raise NotLoggedIn()
     citizen = g.get("current_citizen")
     if citizen is None:
-        citizen = Citizen(**row)
-        make_transient_to_detached(citizen)  # the stored row as it is: nothing to insert or reload
-        db.session().add(citizen)
+        citizen = db.adopt_stored(db.session(), Citizen, row)
         g.current_citizen = citizen
     return citizen
 

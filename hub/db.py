@@ -7,15 +7,15 @@ place (``commit_or_rollback``) and rolled back on any error answer or exception.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 from hub.postgres_rollback import keep_prepared_statements_across_rollbacks
 
@@ -116,6 +116,18 @@ class Database:
             session.close()
 
 
+Mapped = TypeVar("Mapped")
+
+
+def adopt_stored(session: Session, mapped: type[Mapped], row: Mapping[str, Any]) -> Mapped:
+    """An object of ``session`` for a row the caller has just read or inserted with a Core
+    statement, taken as stored: the session neither inserts nor reloads it."""
+    instance = mapped(**row)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
 def database(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["hub.db"]
 
@@ -180,6 +192,7 @@ __all__ = [
     "Base",
     "Database",
     "UTCDateTime",
+    "adopt_stored",
     "bound_session",
     "database",
     "init_app",

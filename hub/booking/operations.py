@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm import Session, joinedload
 
 from clinic_adapters import (
     AdapterError,
@@ -50,6 +50,7 @@ from hub.booking.timebooks import (
     timebook_for,
 )
 from hub.citizens import subject_of
+from hub.db import adopt_stored
 from hub.errors import Conflict, NotAllowed, NotFound, RecordSystemUnavailable, ValidationFailed
 from hub.models import (
     Booking,
@@ -321,10 +322,7 @@ def _claim_key(
 
 def _stored(db: Session, values: dict[str, Any]) -> Booking:
     """The claimed booking as an object of the session, built from the values just inserted."""
-    booking = Booking(**values)
-    make_transient_to_detached(booking)  # stored as it is: the session need not insert or reload it
-    db.add(booking)
-    return booking
+    return adopt_stored(db, Booking, values)
 
 
 def _earlier(db: Session, citizen: Citizen, clinic: Clinic, slot_id: str, idempotency_key: str) -> Booking:

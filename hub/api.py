@@ -89,10 +89,14 @@ def first_free() -> Response:
 def create_booking() -> tuple[Response, int]:
     reference = require_citizen_reference()
     data = parse(BookingRequest, _with_idempotency_header(_json_body()))
-    # One statement reads the citizen, the clinic's settings stamp, the terms status and the
-    # booking an earlier request with this key made.
+    # One statement reads the citizen, the clinic's settings stamp, the terms status, the
+    # booking an earlier request with this key made and whether the time is full.
     context = ops.booking_context(
-        db.session(), data["clinic"], reference, idempotency_key=data["idempotency_key"]
+        db.session(),
+        data["clinic"],
+        reference,
+        idempotency_key=data["idempotency_key"],
+        slot_id=data["slot_id"],
     )
     citizen = adopt_citizen(context.citizen)
     booking, created = ops.book(
@@ -103,6 +107,7 @@ def create_booking() -> tuple[Response, int]:
         data["idempotency_key"],
         terms=context.terms,
         earlier=context.earlier_booking_id,
+        full_slot_type=context.full_slot_type,
     )
     return jsonify(booking_json(booking, context.clinic)), 201 if created else 200
 

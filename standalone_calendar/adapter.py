@@ -101,6 +101,10 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         """Find the open time a slot id names, or say precisely why it cannot be booked."""
         key = SlotKey.decode(slot_id)
         settings = self._settings(clinic)
+        slot_type, candidate = self._open_time_in(settings, key)
+        return settings, slot_type, candidate
+
+    def _open_time_in(self, settings: CalendarSettings, key: SlotKey) -> tuple[SlotTypeSettings, Candidate]:
         slot_type = settings.slot_type(key.slot_type_id)
         if slot_type is None:
             raise NotFound("unknown slot type")
@@ -114,7 +118,29 @@ class StandaloneCalendarAdapter(ClinicAdapter):
         candidate = settings.open_time(slot_type, key.start, key.practitioner_id)
         if candidate is None:
             raise NotFound("no such time")
-        return settings, slot_type, candidate
+        return slot_type, candidate
+
+    def seat_probe(self, clinic: ClinicRef, slot_id: str) -> seats.SeatProbe | None:
+        """The seat a booking of ``slot_id`` would take, worked out from this process's snapshot of
+        the calendar without a query, so the caller can ask whether it is full in a statement it
+        runs anyway. ``None`` when the snapshot is missing or the time could not be booked anyway
+        (booking then says precisely why)."""
+        settings = settings_cache.peek(normalize_hsa_id(clinic.hsa_id))
+        if settings is None:
+            return None
+        try:
+            slot_type, candidate = self._open_time_in(settings, SlotKey.decode(slot_id))
+        except (NotFound, NotAllowed):
+            return None
+        return seats.SeatProbe(
+            stamp=settings.stamp,
+            slot_type_code=slot_type.code,
+            calendar_id=settings.id,
+            slot_type_id=slot_type.id,
+            starts_at=candidate.start,
+            resource_key=candidate.resource_key,
+            capacity=candidate.capacity,
+        )
 
     def _take(self, calendar_id: int, slot_type_id: int, candidate: Candidate) -> int:
         seat_id = seats.take_seat(

@@ -10,9 +10,11 @@ a concurrent writer's row lock; SQLite runs one writer at a time. A check constr
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Executable, bindparam, select, update
+from sqlalchemy import ColumnElement, Executable, bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,44 @@ def _take_statement(dialect: str) -> Executable:
         set_={"booked": columns.booked + 1, "capacity": stmt.excluded.capacity},
         where=columns.booked < stmt.excluded.capacity,
     ).returning(columns.id)
+
+
+@dataclass(frozen=True, slots=True)
+class SeatProbe:
+    """The seat a booking of one time would take, for a caller that asks in its own statement
+    whether that time is full (:data:`IS_FULL`, with :meth:`params`). The answer holds for the
+    calendar settings whose ``stamp`` it was worked out from; a caller that read another stamp in
+    the same statement must not use it."""
+
+    stamp: str
+    slot_type_code: str
+    calendar_id: int
+    slot_type_id: int
+    starts_at: datetime
+    resource_key: str
+    capacity: int
+
+    def params(self) -> dict[str, Any]:
+        return {f"seat_{name}": getattr(self, name) for name in (*TIME_KEY, "capacity")}
+
+    @staticmethod
+    def no_params() -> dict[str, Any]:
+        """The parameters of :data:`IS_FULL` when there is no time to ask about: it is false."""
+        return dict.fromkeys((f"seat_{name}" for name in (*TIME_KEY, "capacity")), None)
+
+
+def _is_full() -> ColumnElement[bool]:
+    columns = SeatCount.__table__.c
+    return exists().where(
+        *(columns[name] == bindparam(f"seat_{name}", type_=columns[name].type) for name in TIME_KEY),
+        columns.booked >= bindparam("seat_capacity", type_=columns.capacity.type),
+    )
+
+
+#: True when every seat of a :class:`SeatProbe`'s time is taken (committed bookings, as the
+#: statement that holds it sees them); its parameters are ``SeatProbe.params()``. Against the
+#: rule's current capacity, not the one the row remembers.
+IS_FULL = _is_full()
 
 
 def give_back_seat(session: Session, seat_count_id: int) -> None:

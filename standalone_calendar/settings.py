@@ -193,6 +193,10 @@ class SettingsCache:
             self._snapshots[hsa_id] = snapshot
         return snapshot
 
+    def peek(self, hsa_id: str) -> CalendarSettings | None:
+        """The snapshot this process holds, unproven: its ``stamp`` says which settings it is."""
+        return self._snapshots.get(hsa_id)
+
     def clear(self) -> None:
         with self._lock:
             self._snapshots.clear()

@@ -10,10 +10,11 @@ snapshot whose stamp differs is reloaded at once, so an edit reaches the next bo
 process. The snapshot duck-types the parts of :class:`~hub.models.Clinic` the booking commands
 read; it is never added to a session.
 
-The same statement reads the logged-in citizen's row, and the stamp of the clinic's built-in
-calendar, which it hands to that calendar's own snapshot cache
-(:func:`standalone_calendar.settings.note_stamp`): a refused attempt costs this statement, the
-claim of its idempotency key and the seat it did not get.
+The same statement reads the logged-in citizen's row, the booking the request's idempotency key
+made, and the stamp of the clinic's built-in calendar, which it hands to that calendar's own
+snapshot cache (:func:`standalone_calendar.settings.note_stamp`). It also asks whether the
+calendar time the citizen wants is full (:data:`standalone_calendar.seats.IS_FULL`), so an attempt
+at a time that was full before it began (most of a rush) costs this statement alone.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import terms
 from hub.models import Booking, CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType
 from hub.terms_gate import TermsStatus
 from standalone_calendar.models import Calendar
+from standalone_calendar.seats import IS_FULL, SeatProbe
 from standalone_calendar.settings import note_stamp
 from standalone_calendar.stamping import restamp_on_change
 
@@ -80,7 +82,8 @@ class ClinicSettings:
 
 def _context_statement(citizen_by: str) -> Any:
     """clinic ⟕ the citizen ⟕ the clinic's calendar ⟕ its current approved terms for the case
-    type ⟕ the citizen's acceptance of them, and the booking the citizen's idempotency key made.
+    type ⟕ the citizen's acceptance of them, the booking the citizen's idempotency key made, and
+    whether the calendar time asked for is full.
 
     Written on the tables, not the mapped classes: a Core statement skips the ORM's execution
     path, which costs more than the database does for this one.
@@ -118,7 +121,7 @@ def _context_statement(citizen_by: str) -> Any:
     )
     return (
         select(clinic.id, clinic.settings_stamp, version.c.number, accepted)
-        .add_columns(calendar.id, calendar.settings_stamp, earlier, *citizen.columns)
+        .add_columns(calendar.id, calendar.settings_stamp, earlier, IS_FULL, *citizen.columns)
         .select_from(Clinic.__table__)
         # Not joined to the clinic: the citizen by its own key.
         .outerjoin(citizen, citizen.c[citizen_by] == bindparam("citizen"))
@@ -139,6 +142,9 @@ class BookingContext:
     terms: TermsStatus
     citizen: Mapping[str, Any] | None  # the citizen's row; ``None``: no such citizen (any more)
     earlier_booking_id: str | None = None  # the booking the request's idempotency key made
+    #: The built-in calendar's time asked for was full as this statement saw it (and, with no
+    #: ``earlier_booking_id``, not by this key's booking): the shown slot type code, else ``None``.
+    full_slot_type: str | None = None
 
 
 class ClinicSettingsCache:
@@ -153,11 +159,12 @@ class ClinicSettingsCache:
         citizen: tuple[str, str],
         case_type: CaseType,
         idempotency_key: str | None = None,
+        seat: SeatProbe | None = None,
     ) -> BookingContext | None:
-        """The clinic's settings, the citizen's row, terms status and the booking the idempotency
-        key made, in one statement (``None``: no such clinic). ``hsa_id`` is normalized
-        (upper-case); ``citizen`` is ("id", id) or ("lookup_key", key), as the login knows the
-        citizen."""
+        """The clinic's settings, the citizen's row, terms status, the booking the idempotency
+        key made and whether ``seat`` is full, in one statement (``None``: no such clinic).
+        ``hsa_id`` is normalized (upper-case); ``citizen`` is ("id", id) or ("lookup_key", key),
+        as the login knows the citizen."""
         by, value = citizen
         row = db.execute(
             _CONTEXT[by],
@@ -166,12 +173,20 @@ class ClinicSettingsCache:
                 "citizen": value,
                 "case_type": str(case_type),
                 "idempotency_key": idempotency_key,
+                **(seat.params() if seat is not None else SeatProbe.no_params()),
             },
         ).first()
         if row is None:
             return None
-        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp, earlier = row[:7]
-        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[7:], strict=True))
+        clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp, earlier, full = row[:8]
+        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[8:], strict=True))
+        # The probe was worked out from a snapshot of the calendar's settings: only the one this
+        # statement proves current.
+        full_slot_type = (
+            seat.slot_type_code
+            if full and seat is not None and (seat.calendar_id, seat.stamp) == (calendar_id, calendar_stamp)
+            else None
+        )
         if calendar_id is not None:
             note_stamp(db, hsa_id, calendar_id, calendar_stamp)
         snapshot = self._snapshots.get(hsa_id)
@@ -182,6 +197,7 @@ class ClinicSettingsCache:
             TermsStatus(terms_version, accepted is not None),
             citizen_row if citizen_row["id"] is not None else None,
             earlier,
+            full_slot_type,
         )
 
     def _load(self, db: Session, clinic_id: int, stamp: str) -> ClinicSettings:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 from clinic_adapters import (
     AdapterError,
     BookingResult,
+    ClinicRef,
     SeriesRequest,
     Slot,
     Subject,
@@ -51,7 +52,7 @@ from hub.booking.timebooks import (
 )
 from hub.citizens import subject_of
 from hub.db import adopt_stored
-from hub.errors import Conflict, NotAllowed, NotFound, RecordSystemUnavailable, ValidationFailed
+from hub.errors import Conflict, NotAllowed, NotFound, RecordSystemUnavailable, SlotTaken, ValidationFailed
 from hub.models import (
     Booking,
     BookingState,
@@ -138,11 +139,19 @@ def booking_context(
     citizen: tuple[str, str],
     case_type: CaseType = CaseType.BOOK,
     idempotency_key: str | None = None,
+    slot_id: str | None = None,
 ) -> BookingContext:
-    """The clinic as a booking command needs it, the citizen's row, terms status and the booking
-    the idempotency key made: one statement while the process's snapshot of the clinic is current
-    (see :mod:`hub.booking.clinic_settings`). ``citizen``: as :func:`hub.auth.citizen_reference`."""
-    found = clinic_settings.for_booking(db, normalize_hsa_id(hsa_id), citizen, case_type, idempotency_key)
+    """The clinic as a booking command needs it, the citizen's row, terms status, the booking
+    the idempotency key made and whether ``slot_id``, at the built-in calendar, is full: one
+    statement while the process's snapshots of the clinic and calendar are current (see
+    :mod:`hub.booking.clinic_settings`). ``citizen``: as :func:`hub.auth.citizen_reference`."""
+    hsa_id = normalize_hsa_id(hsa_id)
+    # Any slot id the built-in calendar can read, even at a clinic booked elsewhere: book() uses
+    # the answer only when the calendar books this very id.
+    seat = (
+        standalone().seat_probe(ClinicRef(hsa_id), slot_id.removeprefix(FALLBACK_PREFIX)) if slot_id else None
+    )
+    found = clinic_settings.for_booking(db, hsa_id, citizen, case_type, idempotency_key, seat)
     if found is None or not found.clinic.active:
         raise NotFound(_l("There is no clinic with that id."))
     return found
@@ -377,12 +386,14 @@ def book(
     idempotency_key: str,
     terms: TermsStatus | None = None,
     earlier: str | _NotLookedUp | None = NOT_LOOKED_UP,
+    full_slot_type: str | None = None,
 ) -> tuple[Booking, bool]:
     """Book a time once per idempotency key; return the booking and whether it is new.
 
     A repeated request is answered with the booking its key made, whatever changed since.
     ``earlier``: the id of that booking (``None``: there is none) when the caller read it in this
-    transaction already (:func:`booking_context`).
+    transaction already (:func:`booking_context`); ``full_slot_type``: what that same statement
+    said of the built-in calendar's time (:attr:`BookingContext.full_slot_type`).
 
     At a clinic whose timebook shares our database the key is stored together with the booking,
     after the timebook booked the time, so a refused attempt (nine of ten in a rush) writes
@@ -400,6 +411,11 @@ def book(
         return _same_request(found, clinic, slot_id), False
     require_case_type(clinic, CaseType.BOOK)
     require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
+    if full_slot_type is not None and earlier is not NOT_LOOKED_UP:
+        # Full, and without this key's booking, in one snapshot: no twin of this request can have
+        # booked the time before it, so the answer needs no seat and no second look at the key.
+        shown_slot_type(clinic, full_slot_type)  # hidden types are never bookable
+        raise SlotTaken()
     try:
         result = timebook.make_booking(
             clinic_ref(clinic), slot_id.removeprefix(FALLBACK_PREFIX), _told(timebook, citizen)

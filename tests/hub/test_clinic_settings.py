@@ -87,6 +87,7 @@ def test_the_booking_context_reads_one_acceptance_whatever_the_plan(app, db, cre
 
     import terms.models as terms
     from hub.booking.clinic_settings import _CONTEXT
+    from standalone_calendar.seats import SeatProbe
 
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL's plan cache")
@@ -109,7 +110,11 @@ def test_the_booking_context_reads_one_acceptance_whatever_the_plan(app, db, cre
             sql = sql.replace(f"%({name})s", f"${n}")
         values = {"idempotency_key": "k", "citizen": citizens[7], "case_type": "book"}
         values["hsa_id"] = clinic.hsa_id
-        args = ", ".join(f"'{values[name]}'" if name in values else "1" for name in names)
+        values.update(SeatProbe.no_params())  # no calendar time asked about
+        args = ", ".join(
+            "1" if name not in values else "NULL" if values[name] is None else f"'{values[name]}'"
+            for name in names
+        )
         db.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         db.connection().exec_driver_sql(f"PREPARE context_{by} AS {sql}".replace("%%", "%"))
         plan = db.connection().exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE context_{by}({args})")

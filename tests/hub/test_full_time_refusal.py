@@ -1,0 +1,97 @@
+"""A time that is already full is refused by the statement that reads the booking's context, with
+no seat taken or waited for; what that statement may not know sends the attempt the long way."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from booking_helpers import book, free_slots
+from sqlalchemy import select, text
+
+import terms
+from clinic_adapters.timezones import utc_now
+from hub.models import Booking
+from standalone_calendar.models import SeatCount, SlotType
+
+
+def _full_time(client, login, create_clinic, app, **clinic_options):
+    """A clinic whose first free time tolvan just booked (capacity 1), and anna's client."""
+    clinic = create_clinic(**clinic_options)
+    login(client, "tolvan")
+    slot = free_slots(client, clinic.hsa_id)[0]
+    assert book(client, clinic.hsa_id, slot["id"]).status_code == 201
+    other = app.test_client()
+    login(other, "anna")
+    return clinic, slot, other
+
+
+def test_a_full_time_is_refused_at_once_while_its_seat_is_locked(
+    client, login, create_clinic, app, db, elsewhere
+) -> None:
+    """A cancellation in progress holds the seat's row: a citizen asking for the full time is
+    told at once that it is taken, instead of queueing behind that change."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer at a time)")
+    clinic, slot, other = _full_time(client, login, create_clinic, app)
+    elsewhere.execute(text("SELECT id FROM sc_seat_count FOR UPDATE")).all()
+    answers = []
+    attempt = threading.Thread(
+        target=lambda: answers.append(book(other, clinic.hsa_id, slot["id"], key="anna-key-1")), daemon=True
+    )
+    attempt.start()
+    attempt.join(timeout=10)
+    answered_while_locked = bool(answers)
+    elsewhere.rollback()  # lets a waiting attempt through, so a failure does not hang the run
+    attempt.join(timeout=10)
+    assert answered_while_locked, "the attempt waited for the locked seat"
+    assert answers[0].status_code == 409
+    assert answers[0].get_json()["code"] == "slot_taken"
+
+
+def test_a_time_whose_capacity_was_just_raised_is_booked(
+    client, login, create_clinic, app, db, elsewhere
+) -> None:
+    """The process's snapshot of the calendar still says one seat: the statement proves it stale,
+    and the second citizen gets the seat the administrator added."""
+    clinic, slot, other = _full_time(client, login, create_clinic, app)
+    elsewhere.scalar(select(SlotType)).capacity = 2
+    elsewhere.commit()
+
+    response = book(other, clinic.hsa_id, slot["id"], key="anna-key-1")
+
+    assert response.status_code == 201, response.get_json()
+    db.expire_all()
+    assert db.scalar(select(SeatCount.booked)) == 2
+
+
+def test_unaccepted_terms_come_before_a_full_time(client, login, create_clinic, app, db) -> None:
+    """The citizen is first asked to accept the clinic's terms, as for a free time; only then may
+    they hear the time is gone."""
+    clinic, slot, other = _full_time(client, login, create_clinic, app)
+    points = {"sv": ["Kom i tid"], "en": ["Be on time"], "de": ["Seien Sie pünktlich"]}
+    version = terms.save_draft(db, clinic.hsa_id, "book", points, author_key="a", now=utc_now())
+    terms.approve(db, version, approver_key="b", now=utc_now())
+    db.commit()
+
+    response = book(other, clinic.hsa_id, slot["id"], key="anna-key-1")
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "terms_not_accepted"
+
+
+def test_a_retry_of_the_booking_that_filled_the_time_is_answered_with_it(
+    client, login, create_clinic, db
+) -> None:
+    clinic = create_clinic()
+    login(client, "tolvan")
+    slot = free_slots(client, clinic.hsa_id)[0]
+    first = book(client, clinic.hsa_id, slot["id"], key="tolvan-key-1")
+
+    again = book(client, clinic.hsa_id, slot["id"], key="tolvan-key-1")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    db.expire_all()
+    assert db.scalar(select(SeatCount.booked)) == 1
+    assert len(db.scalars(select(Booking)).all()) == 1

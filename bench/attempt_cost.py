@@ -57,7 +57,7 @@ def main() -> None:
     citizens = rush_setup.create_citizens(app, citizens_needed)
     rush_setup.accept_campaign_terms(app, rush_setup.CLINIC_HSA_ID, citizens)
     if args.login == "eid":
-        cookies = rush_setup.eid_session_cookies(app, len(citizens))
+        cookies = rush_setup.eid_session_cookies(app, citizens)
     else:
         cookies = rush_setup.session_cookies(app, citizens)
     per_slot = args.losers + 1

@@ -326,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rush_setup.accept_campaign_terms(app, rush_setup.CLINIC_HSA_ID, citizen_ids)
     # The prototype reads the test login's cookie; the hub is logged in as --login says.
     dev_cookies = rush_setup.session_cookies(app, citizen_ids)
-    hub_cookies = rush_setup.eid_session_cookies(app, args.citizens) if args.login == "eid" else dev_cookies
+    hub_cookies = rush_setup.eid_session_cookies(app, citizen_ids) if args.login == "eid" else dev_cookies
     warm_slots = max(1, min(args.warmup, args.citizens) // per_slot)
     slot_users = 1 + (args.lean and not args.soak_minutes)  # contenders that book hub slots
     if args.soak_minutes:

@@ -181,9 +181,10 @@ def session_cookies(app: Flask, citizen_ids: Sequence[str]) -> list[str]:
     return [f"session={serializer.dumps({'citizen_id': c, 'login_method': 'dev'})}" for c in citizen_ids]
 
 
-def eid_session_cookies(app: Flask, count: int) -> list[str]:
+def eid_session_cookies(app: Flask, citizen_ids: Sequence[str]) -> list[str]:
     """Each citizen's ``Cookie`` header after an e-ID login: a server-side identity session for
-    citizen ``n`` (personal number :func:`personal_number`), started as a verified login starts it."""
+    citizen ``n`` (personal number :func:`personal_number`, id ``citizen_ids[n]``), started as a
+    verified login starts it and naming the citizen as the hub's login does (``link_session``)."""
     from identity import sessions
     from identity.subject import Audience, VerifiedSubject
 
@@ -192,7 +193,7 @@ def eid_session_cookies(app: Flask, count: int) -> list[str]:
     now = utc_now()
     headers = []
     with app.app_context(), database(app).session_scope() as db:
-        for n in range(count):
+        for n, citizen_id in enumerate(citizen_ids):
             subject = VerifiedSubject(
                 personal_number=personal_number(n),
                 given_name=f"Test{n}",
@@ -206,6 +207,7 @@ def eid_session_cookies(app: Flask, count: int) -> list[str]:
             token = sessions.start(
                 db, service.policy, subject, protocol="oidc", idp_session={}, idp_subject=None, now=now
             )
+            sessions.link(db, sessions.hash_of(token), citizen_id)
             headers.append(f"{name}={token}")
     return headers
 

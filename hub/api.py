@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from hub import db
-from hub.auth import adopt_citizen, require_citizen, require_citizen_reference
+from hub.auth import adopt_citizen, require_citizen, require_citizen_reference, session_named_citizen
 from hub.booking import operations as ops
 from hub.booking import search
 from hub.booking.schemas import (
@@ -19,6 +19,7 @@ from hub.booking.schemas import (
 from hub.booking.serialize import booking_json, clinic_json, federated_json, slot_json
 from hub.errors import HubError
 from hub.schemas import parse
+from identity.flask import checks_session_itself
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -86,18 +87,26 @@ def first_free() -> Response:
 
 
 @blueprint.post("/bookings")
+@checks_session_itself
 def create_booking() -> tuple[Response, int]:
     reference = require_citizen_reference()
     data = parse(BookingRequest, _with_idempotency_header(_json_body()))
-    # One statement reads the citizen, the clinic's settings stamp, the terms status, the
-    # booking an earlier request with this key made and whether the time is full.
-    context = ops.booking_context(
-        db.session(),
-        data["clinic"],
-        reference,
-        idempotency_key=data["idempotency_key"],
-        slot_id=data["slot_id"],
-    )
+
+    def context_for(citizen: tuple[str, str]) -> ops.BookingContext:
+        return ops.booking_context(
+            db.session(),
+            data["clinic"],
+            citizen,
+            idempotency_key=data["idempotency_key"],
+            slot_id=data["slot_id"],
+        )
+
+    # One statement checks the e-ID session and reads the citizen, the clinic's settings stamp,
+    # the terms status, the booking an earlier request with this key made and whether the time
+    # is full.
+    context = context_for(reference)
+    if reference[0] == "session" and not session_named_citizen(context.session):
+        context = context_for(require_citizen_reference())  # the long way: see citizen_reference
     citizen = adopt_citizen(context.citizen)
     booking, created = ops.book(
         db.session(),

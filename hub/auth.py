@@ -16,7 +16,7 @@ from hub import db
 from hub.citizens import Identity, citizen_for_login, lookup_key
 from hub.errors import NotLoggedIn
 from hub.models import Citizen
-from identity.flask import current_subject
+from identity.flask import current_subject, deferred_session, settle_session
 from identity.subject import Audience
 
 
@@ -41,12 +41,28 @@ def _stored_citizen(by: str, value: str) -> Citizen | None:
 
 
 def citizen_reference() -> tuple[str, str] | None:
-    """Who the login says is here, without reading the database: ("id", citizen id) or
-    ("lookup_key", key). The caller reads the citizen's row (with other things, in one statement)
-    and passes it to :func:`adopt_citizen`; a login whose citizen is gone is refused there."""
+    """Who the login says is here, without reading the database: ("id", citizen id),
+    ("lookup_key", key), or ("session", e-ID session id) in a view that checks the e-ID session
+    in its own statement (:func:`identity.flask.checks_session_itself`). The caller reads the
+    citizen's row (with other things, in one statement), settles a "session" reference with
+    :func:`session_named_citizen`, and passes the row to :func:`adopt_citizen`; a login whose
+    citizen is gone is refused there."""
     if g.get("current_citizen") is not None:
         return "id", g.current_citizen.id
+    if "identity" in current_app.extensions:
+        session_id = deferred_session()
+        if session_id is not None:
+            return "session", session_id
     return next(iter(_login_references()), None)
+
+
+def session_named_citizen(row: Any) -> bool:
+    """Settle the e-ID session a "session" reference named with the row the caller's statement
+    read (:data:`identity.sessions.CHECK_COLUMNS`); ``True`` when it is a live citizen session
+    whose login named the citizen. Otherwise the caller asks :func:`require_citizen_reference`
+    again, which then reads the session in full (an older session) or falls back to another login."""
+    check = settle_session(row)
+    return check is not None and check.audience == Audience.CITIZEN and check.app_ref is not None
 
 
 def require_citizen_reference() -> tuple[str, str]:

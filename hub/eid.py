@@ -8,7 +8,7 @@ from hub import db
 from hub.audit import record
 from hub.auth import log_in
 from hub.citizens import Identity
-from identity.flask import create_identity_blueprint, return_to
+from identity.flask import create_identity_blueprint, link_session, return_to
 from identity.settings import IdentitySettings, settings_from_mapping
 from identity.subject import Audience, VerifiedSubject
 
@@ -18,6 +18,7 @@ def on_login(subject: VerifiedSubject) -> Response:
     if subject.audience == Audience.CITIZEN:
         identity = Identity(subject.personal_number, subject.given_name or "", subject.family_name or "")
         citizen = log_in(identity, method="eid")
+        link_session(citizen.id)  # the booking statement finds the citizen by the session
         record(
             db.session(),
             actor_kind="citizen",

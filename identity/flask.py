@@ -246,13 +246,25 @@ def _load_session() -> None:
     g.identity_session = None
     if not token:
         return
-    active = sessions.load(
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, _CHECKS_SESSION, False):
+        del g.identity_session  # read when asked for, unless the view's own statement settles it
+        g.identity_token = token
+        return
+    _settle(_read_session(service, token))
+
+
+def _read_session(service: IdentityService, token: str) -> sessions.ActiveSession | None:
+    return sessions.load(
         service.session_factory(),
         service.policy,
         token,
         now=service.settings.clock(),
         last_seen=service.last_seen,
     )
+
+
+def _settle(active: sessions.ActiveSession | None) -> None:
     if active is None:
         g.identity_clear_cookie = True
     g.identity_session = active
@@ -418,7 +430,52 @@ def _safe_return_to(value: str | None) -> str | None:
 
 def current_session() -> sessions.ActiveSession | None:
     """Return the request's live session, or None."""
+    if "identity_session" not in g and "identity_token" in g:
+        _settle(_read_session(_service(), g.identity_token))
     return g.get("identity_session")
+
+
+_CHECKS_SESSION = "identity_checks_session"
+
+
+def checks_session_itself(view: F) -> F:
+    """Decorate a view whose own statement checks the login session: the middleware does not
+    read the session first. The view selects :data:`sessions.CHECK_COLUMNS` of the session
+    :func:`deferred_session` names and passes the row to :func:`settle_session`; anything that
+    asks for the session before or instead (``current_session()``) has it read as usual."""
+    setattr(view, _CHECKS_SESSION, True)
+    return view
+
+
+def deferred_session() -> str | None:
+    """The id of the session a :func:`checks_session_itself` view is to check, while unchecked."""
+    if "identity_session" in g or "identity_token" not in g or g.get("identity_session_checked"):
+        return None
+    return sessions.hash_of(g.identity_token)
+
+
+def settle_session(row: Any) -> sessions.SessionCheck | None:
+    """Finish checking the deferred session with the row the view's statement read (``None``: it
+    found no such session). Returns what the row says of a live session, or ``None`` when the
+    session has ended (the cookie is then cleared, and ``current_session()`` is ``None``)."""
+    service = _service()
+    now = service.settings.clock()
+    db = service.session_factory()
+    if row is None or not sessions.is_live(db, service.policy, row, now=now, last_seen=service.last_seen):
+        g.pop("identity_token", None)
+        _settle(None)
+        return None
+    # Whoever needs more than this (the subject's number or names) reads the session in full.
+    g.identity_session_checked = True
+    return sessions.SessionCheck(row.audience, row.app_ref)
+
+
+def link_session(app_ref: str) -> None:
+    """Name the app's own id of the person on the session a login has just started (call from
+    ``on_login``), so that :func:`checks_session_itself` views can join it."""
+    active = current_session()
+    if active is not None:
+        sessions.link(_service().session_factory(), active.token_hash, app_ref)
 
 
 def current_subject() -> VerifiedSubject | None:

@@ -91,6 +91,9 @@ class IdentitySession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The app's own pseudonymous id of the person (the hub: its citizen id), named after login
+    # (sessions.link), so that an app's statement can join its row without unsealing the subject.
+    app_ref: Mapped[str | None] = mapped_column(String(64))
 
 
 class RoleGrant(Base):

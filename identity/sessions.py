@@ -98,37 +98,69 @@ def load(
     now: datetime,
     last_seen: LastSeenWriter | None = None,
 ) -> ActiveSession | None:
-    """Return the live session for ``token``, ending it when idle or past its absolute limit.
-
-    Activity is recorded at most once per :data:`TOUCH_INTERVAL`: through ``last_seen`` (written
-    behind the request, so a request that is rolled back still counts), or without one in
-    ``db``'s transaction.
-    """
-    if not token or len(token) > 128:
+    """Return the live session for ``token``, ending it when idle or past its absolute limit
+    (and recording activity as :func:`is_live` does)."""
+    token_hash = hash_of(token)
+    if token_hash is None:
         return None
     # Read on every request: a Core statement on the table, not an object of the session.
-    row = db.execute(_BY_ID, {"id": digest(token)}).first()
-    if row is None:
+    row = db.execute(_BY_ID, {"id": token_hash}).first()
+    if row is None or not is_live(db, policy, row, now=now, last_seen=last_seen):
         return None
+    try:
+        return _active(row, policy.secret_key)
+    except crypto.InvalidToken:
+        # Sealed under another secret (rotated): the session cannot be read, so it ends.
+        db.execute(delete(_table).where(_table.c.id == row.id))
+        return None
+
+
+def hash_of(token: str | None) -> str | None:
+    """The session id a cookie's token stands for (``None``: no token, or not one of ours)."""
+    if not token or len(token) > 128:
+        return None
+    return digest(token)
+
+
+#: What an app's own statement selects, outer-joined on ``id`` = :func:`hash_of` the token, to
+#: check a session with :func:`is_live` without a query of its own. ``app_ref`` is what
+#: :func:`link` named.
+CHECK_COLUMNS = ("id", "audience", "app_ref", "expires_at", "last_seen_at")
+
+
+def is_live(
+    db: Session, policy: SessionPolicy, row: Any, *, now: datetime, last_seen: LastSeenWriter | None = None
+) -> bool:
+    """Whether the session of ``row`` (at least :data:`CHECK_COLUMNS`) is live; one past either
+    time-out is ended. Activity is recorded at most once per :data:`TOUCH_INTERVAL`: through
+    ``last_seen`` (written behind the request, so a request that is rolled back still counts), or
+    without one in ``db``'s transaction."""
     seen = row.last_seen_at
     noted = last_seen.noted(row.id) if last_seen is not None else None
     if noted is not None and noted > seen:
         seen = noted
     if now >= row.expires_at or now - seen >= policy.idle_timeout:
         db.execute(delete(_table).where(_table.c.id == row.id))
-        return None
-    try:
-        active = _active(row, policy.secret_key)
-    except crypto.InvalidToken:
-        # Sealed under another secret (rotated): the session cannot be read, so it ends.
-        db.execute(delete(_table).where(_table.c.id == row.id))
-        return None
+        return False
     if now - seen >= TOUCH_INTERVAL:
         if last_seen is not None:
             last_seen.note(row.id, now)
         else:
             db.execute(update(_table).where(_table.c.id == row.id).values(last_seen_at=now))
-    return active
+    return True
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """What an app's statement learnt of a live session (:data:`CHECK_COLUMNS`)."""
+
+    audience: str
+    app_ref: str | None
+
+
+def link(db: Session, token_hash: str, app_ref: str) -> None:
+    """Name the app's own id of the session's person on the session (see :data:`CHECK_COLUMNS`)."""
+    db.execute(update(_table).where(_table.c.id == token_hash).values(app_ref=app_ref))
 
 
 def end(db: Session, policy: SessionPolicy, token: str) -> ActiveSession | None:

@@ -23,7 +23,7 @@ import copy
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session, selectinload
 import terms
 from hub.models import Booking, CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType
 from hub.terms_gate import TermsStatus
+from identity.models import IdentitySession
+from identity.sessions import CHECK_COLUMNS
 from standalone_calendar.models import Calendar
 from standalone_calendar.seats import IS_FULL, SeatProbe
 from standalone_calendar.settings import note_stamp
@@ -119,13 +121,27 @@ def _context_statement(citizen_by: str) -> Any:
         .correlate(citizen)
         .scalar_subquery()
     )
-    return (
+    statement = (
         select(clinic.id, clinic.settings_stamp, version.c.number, accepted)
         .add_columns(calendar.id, calendar.settings_stamp, earlier, IS_FULL, *citizen.columns)
         .select_from(Clinic.__table__)
+    )
+    if citizen_by == "session":
+        # The e-ID session, checked here rather than by a query of its own, and the citizen its
+        # login named.
+        session = IdentitySession.__table__
+        statement = (
+            statement.add_columns(*(session.c[name] for name in CHECK_COLUMNS))
+            .outerjoin(session, session.c.id == bindparam("citizen"))
+            .outerjoin(citizen, citizen.c.id == session.c.app_ref)
+        )
+    else:
         # Not joined to the clinic: the citizen by its own key.
-        .outerjoin(citizen, citizen.c[citizen_by] == bindparam("citizen"))
-        .outerjoin(Calendar.__table__, calendar.clinic_hsa_id == clinic.hsa_id)  # the built-in timebook
+        statement = statement.outerjoin(citizen, citizen.c[citizen_by] == bindparam("citizen"))
+    return (
+        statement.outerjoin(
+            Calendar.__table__, calendar.clinic_hsa_id == clinic.hsa_id
+        )  # the built-in timebook
         .outerjoin(version, version.c.id == current)
         .where(clinic.hsa_id == bindparam("hsa_id"))
     )
@@ -133,7 +149,7 @@ def _context_statement(citizen_by: str) -> Any:
 
 #: The citizen's row, as :class:`~hub.models.Citizen` maps it.
 CITIZEN_COLUMNS = tuple(Citizen.__table__.columns)
-_CONTEXT = {by: _context_statement(by) for by in ("id", "lookup_key")}
+_CONTEXT = {by: _context_statement(by) for by in ("id", "lookup_key", "session")}
 
 
 @dataclass(frozen=True)
@@ -145,6 +161,9 @@ class BookingContext:
     #: The built-in calendar's time asked for was full as this statement saw it (and, with no
     #: ``earlier_booking_id``, not by this key's booking): the shown slot type code, else ``None``.
     full_slot_type: str | None = None
+    #: For a ("session", id) citizen: the session's :data:`identity.sessions.CHECK_COLUMNS`
+    #: (``None``: no such session), for :func:`hub.auth.session_named_citizen`.
+    session: Any = None
 
 
 class ClinicSettingsCache:
@@ -163,8 +182,9 @@ class ClinicSettingsCache:
     ) -> BookingContext | None:
         """The clinic's settings, the citizen's row, terms status, the booking the idempotency
         key made and whether ``seat`` is full, in one statement (``None``: no such clinic).
-        ``hsa_id`` is normalized (upper-case); ``citizen`` is ("id", id) or ("lookup_key", key),
-        as the login knows the citizen."""
+        ``hsa_id`` is normalized (upper-case); ``citizen`` is ("id", id), ("lookup_key", key) or
+        ("session", e-ID session id), as the login knows the citizen
+        (:func:`hub.auth.citizen_reference`)."""
         by, value = citizen
         row = db.execute(
             _CONTEXT[by],
@@ -179,7 +199,11 @@ class ClinicSettingsCache:
         if row is None:
             return None
         clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp, earlier, full = row[:8]
-        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[8:], strict=True))
+        citizen_end = 8 + len(CITIZEN_COLUMNS)
+        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[8:citizen_end], strict=True))
+        session = None
+        if by == "session" and row[citizen_end] is not None:
+            session = SimpleNamespace(**dict(zip(CHECK_COLUMNS, row[citizen_end:], strict=True)))
         # The probe was worked out from a snapshot of the calendar's settings: only the one this
         # statement proves current.
         full_slot_type = (
@@ -198,6 +222,7 @@ class ClinicSettingsCache:
             citizen_row if citizen_row["id"] is not None else None,
             earlier,
             full_slot_type,
+            session,
         )
 
     def _load(self, db: Session, clinic_id: int, stamp: str) -> ClinicSettings:

@@ -96,3 +96,73 @@ def test_logout_ends_the_eid_session(eid_hub, saml_idps, create_clinic) -> None:
     client.post(response.headers["Location"].replace(HUB, ""), data={"csrf_token": token})
     assert client.get("/api/v1/bookings").status_code == 401
     assert book(client, clinic.hsa_id, free_slots(client, clinic.hsa_id)[0]["id"]).status_code == 401
+
+
+def _session_row(db):
+    from identity.models import IdentitySession
+
+    db.expire_all()
+    return db.scalar(select(IdentitySession))
+
+
+def test_the_login_names_the_citizen_on_the_session(eid_hub, saml_idps, db) -> None:
+    """The booking statement finds the citizen through the session; the login names them."""
+    _log_in(hub_client(eid_hub), saml_idps["bankid"])
+    citizen = db.scalar(select(Citizen))
+    assert _session_row(db).app_ref == citizen.id
+
+
+def test_a_session_from_before_sessions_named_their_citizen_still_books(
+    eid_hub, saml_idps, create_clinic, db
+) -> None:
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    _session_row(db).app_ref = None
+    db.commit()
+
+    response = book(client, clinic.hsa_id, free_slots(client, clinic.hsa_id)[0]["id"])
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["id"] in {
+        b["id"] for b in client.get("/api/v1/bookings").get_json()["bookings"]
+    }
+
+
+def test_an_expired_session_cannot_book_and_its_cookie_is_cleared(
+    eid_hub, saml_idps, create_clinic, db
+) -> None:
+    from datetime import timedelta
+
+    from hub.models import Booking
+
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    slot = free_slots(client, clinic.hsa_id)[0]
+    row = _session_row(db)
+    row.expires_at = row.created_at - timedelta(seconds=1)
+    db.commit()
+
+    response = book(client, clinic.hsa_id, slot["id"])
+
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "not_logged_in"
+    assert any(
+        "identity_session=;" in h and "Max-Age=0" in h for h in response.headers.getlist("Set-Cookie")
+    ), response.headers.getlist("Set-Cookie")
+    db.expire_all()
+    assert db.scalar(select(Booking)) is None
+
+
+def test_a_staff_session_cannot_book_as_a_citizen(eid_hub, saml_idps, create_clinic, db) -> None:
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    slot = free_slots(client, clinic.hsa_id)[0]
+    _session_row(db).audience = "staff"
+    db.commit()
+
+    response = book(client, clinic.hsa_id, slot["id"])
+
+    assert response.status_code == 401

@@ -425,6 +425,11 @@ def book(
         # it, and is answered with that booking rather than "taken". Read now, after the wait.
         twin = _existing(db, citizen, idempotency_key)
         if twin is None:
+            # Refused: end the transaction now rather than after the answer is rendered. A seat
+            # statement that found the time full still locked its row (PostgreSQL locks the
+            # conflicting row even when ON CONFLICT's WHERE is false), and the other attempts at
+            # the time queue behind that lock, each behind the one before.
+            db.rollback()
             raise
         return _same_request(twin, clinic, slot_id), False
     shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable

@@ -107,7 +107,7 @@ def create_booking() -> tuple[Response, int]:
     context = context_for(reference)
     if reference[0] == "session" and not session_named_citizen(context.session):
         context = context_for(require_citizen_reference())  # the long way: see citizen_reference
-    citizen = adopt_citizen(context.citizen)
+    citizen = adopt_citizen(context.citizen_id)
     booking, created = ops.book(
         db.session(),
         citizen,

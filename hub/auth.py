@@ -6,7 +6,6 @@ single logout) decides; the development login, when enabled, is the only other w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, g, session
@@ -43,9 +42,9 @@ def _stored_citizen(by: str, value: str) -> Citizen | None:
 def citizen_reference() -> tuple[str, str] | None:
     """Who the login says is here, without reading the database: ("id", citizen id),
     ("lookup_key", key), or ("session", e-ID session id) in a view that checks the e-ID session
-    in its own statement (:func:`identity.flask.checks_session_itself`). The caller reads the
-    citizen's row (with other things, in one statement), settles a "session" reference with
-    :func:`session_named_citizen`, and passes the row to :func:`adopt_citizen`; a login whose
+    in its own statement (:func:`identity.flask.checks_session_itself`). The caller finds the
+    citizen's id (with other things, in one statement), settles a "session" reference with
+    :func:`session_named_citizen`, and passes the id to :func:`adopt_citizen`; a login whose
     citizen is gone is refused there."""
     if g.get("current_citizen") is not None:
         return "id", g.current_citizen.id
@@ -72,13 +71,15 @@ def require_citizen_reference() -> tuple[str, str]:
     return reference
 
 
-def adopt_citizen(row: Mapping[str, Any] | None) -> Citizen:
-    """The request's citizen from a row read by the caller, without reading it again."""
-    if row is None:
+def adopt_citizen(citizen_id: str | None) -> Citizen:
+    """The request's citizen, whose id the caller's statement found, without reading the row:
+    what else the citizen holds is loaded if and when it is used (booking at the built-in
+    calendar needs nothing but the id)."""
+    if citizen_id is None:
         raise NotLoggedIn()
     citizen = g.get("current_citizen")
     if citizen is None:
-        citizen = db.adopt_stored(db.session(), Citizen, row)
+        citizen = db.adopt_stored(db.session(), Citizen, {"id": citizen_id})
         g.current_citizen = citizen
     return citizen
 

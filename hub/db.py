@@ -121,7 +121,8 @@ Mapped = TypeVar("Mapped")
 
 def adopt_stored(session: Session, mapped: type[Mapped], row: Mapping[str, Any]) -> Mapped:
     """An object of ``session`` for a row the caller has just read or inserted with a Core
-    statement, taken as stored: the session neither inserts nor reloads it."""
+    statement, taken as stored: the session neither inserts nor reloads it. Columns the row
+    leaves out are loaded when first used."""
     instance = mapped(**row)
     make_transient_to_detached(instance)
     session.add(instance)

@@ -123,7 +123,7 @@ def _context_statement(citizen_by: str) -> Any:
     )
     statement = (
         select(clinic.id, clinic.settings_stamp, version.c.number, accepted)
-        .add_columns(calendar.id, calendar.settings_stamp, earlier, IS_FULL, *citizen.columns)
+        .add_columns(calendar.id, calendar.settings_stamp, earlier, IS_FULL, citizen.c.id)
         .select_from(Clinic.__table__)
     )
     if citizen_by == "session":
@@ -147,8 +147,6 @@ def _context_statement(citizen_by: str) -> Any:
     )
 
 
-#: The citizen's row, as :class:`~hub.models.Citizen` maps it.
-CITIZEN_COLUMNS = tuple(Citizen.__table__.columns)
 _CONTEXT = {by: _context_statement(by) for by in ("id", "lookup_key", "session")}
 
 
@@ -156,7 +154,7 @@ _CONTEXT = {by: _context_statement(by) for by in ("id", "lookup_key", "session")
 class BookingContext:
     clinic: ClinicSettings
     terms: TermsStatus
-    citizen: Mapping[str, Any] | None  # the citizen's row; ``None``: no such citizen (any more)
+    citizen_id: str | None  # ``None``: no such citizen (any more)
     earlier_booking_id: str | None = None  # the booking the request's idempotency key made
     #: The built-in calendar's time asked for was full as this statement saw it (and, with no
     #: ``earlier_booking_id``, not by this key's booking): the shown slot type code, else ``None``.
@@ -199,11 +197,10 @@ class ClinicSettingsCache:
         if row is None:
             return None
         clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp, earlier, full = row[:8]
-        citizen_end = 8 + len(CITIZEN_COLUMNS)
-        citizen_row = dict(zip((c.key for c in CITIZEN_COLUMNS), row[8:citizen_end], strict=True))
+        citizen_id = row[8]
         session = None
-        if by == "session" and row[citizen_end] is not None:
-            session = SimpleNamespace(**dict(zip(CHECK_COLUMNS, row[citizen_end:], strict=True)))
+        if by == "session" and row[9] is not None:
+            session = SimpleNamespace(**dict(zip(CHECK_COLUMNS, row[9:], strict=True)))
         # The probe was worked out from a snapshot of the calendar's settings: only the one this
         # statement proves current.
         full_slot_type = (
@@ -219,7 +216,7 @@ class ClinicSettingsCache:
         return BookingContext(
             snapshot,
             TermsStatus(terms_version, accepted is not None),
-            citizen_row if citizen_row["id"] is not None else None,
+            citizen_id,
             earlier,
             full_slot_type,
             session,

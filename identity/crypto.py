@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from identity.personal_numbers import pseudonymise
 
-__all__ = ["InvalidToken", "seal", "subject_key", "unseal"]
+__all__ = ["InvalidToken", "seal", "seal_key_id", "subject_key", "unseal"]
 
 
 @functools.lru_cache(maxsize=32)  # HKDF per request cost half of reading a session
@@ -31,6 +31,13 @@ def derive(secret: bytes, purpose: bytes) -> bytes:
 def subject_key(secret: bytes, personal_number: str) -> str:
     """Return the pseudonymous key of a person (canonical personal number) for grants and sessions."""
     return pseudonymise(personal_number, derive(secret, b"identity pseudonym"))
+
+
+@functools.lru_cache(maxsize=32)
+def seal_key_id(secret: bytes) -> str:
+    """A short public name of the key ``seal`` uses under ``secret``: tells which secret sealed a
+    row without unsealing it (the secret is rotated to end every session)."""
+    return derive(secret, b"identity seal key id").hex()[:16]
 
 
 @functools.lru_cache(maxsize=32)

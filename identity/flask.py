@@ -35,7 +35,7 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity import roles, sessions
+from identity import crypto, roles, sessions
 from identity.errors import LoginRefused, Reason
 from identity.last_seen import LastSeenWriter
 from identity.models import LoginRequest
@@ -465,6 +465,13 @@ def settle_session(row: Any) -> sessions.SessionCheck | None:
         g.pop("identity_token", None)
         _settle(None)
         return None
+    if row.seal_key != crypto.seal_key_id(service.policy.secret_key):
+        # Sealed under another secret (rotated to end every session) or before rows named their
+        # key: read in full, which ends a session that cannot be unsealed.
+        active = _read_session(service, g.pop("identity_token"))
+        _settle(active)
+        if active is None:
+            return None
     # Whoever needs more than this (the subject's number or names) reads the session in full.
     g.identity_session_checked = True
     return sessions.SessionCheck(row.audience, row.app_ref)

@@ -94,6 +94,9 @@ class IdentitySession(Base):
     # The app's own pseudonymous id of the person (the hub: its citizen id), named after login
     # (sessions.link), so that an app's statement can join its row without unsealing the subject.
     app_ref: Mapped[str | None] = mapped_column(String(64))
+    # crypto.seal_key_id of the secret that sealed the row: a session under a rotated secret is
+    # told apart without unsealing it (None: sealed before rows named their key).
+    seal_key: Mapped[str | None] = mapped_column(String(16))
 
 
 class RoleGrant(Base):

@@ -79,6 +79,7 @@ def start(
             idp=subject.idp,
             protocol=protocol,
             sealed=crypto.seal(policy.secret_key, sealed),
+            seal_key=crypto.seal_key_id(policy.secret_key),
             idp_subject=digest(subject.idp, idp_subject) if idp_subject else None,
             idp_session_index=idp_session.get("session_index"),
             created_at=now,
@@ -124,8 +125,8 @@ def hash_of(token: str | None) -> str | None:
 
 #: What an app's own statement selects, outer-joined on ``id`` = :func:`hash_of` the token, to
 #: check a session with :func:`is_live` without a query of its own. ``app_ref`` is what
-#: :func:`link` named.
-CHECK_COLUMNS = ("id", "audience", "app_ref", "expires_at", "last_seen_at")
+#: :func:`link` named; ``seal_key`` tells whether the current secret sealed the row.
+CHECK_COLUMNS = ("id", "audience", "app_ref", "seal_key", "expires_at", "last_seen_at")
 
 
 def is_live(

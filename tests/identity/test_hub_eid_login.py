@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hub import create_app
 from hub.citizens import lookup_key
-from hub.models import AuditEvent, Citizen
+from hub.models import AuditEvent, Booking, Citizen
 from identity.settings import IdentitySettings
 
 ASTRID = {
@@ -134,8 +134,6 @@ def test_an_expired_session_cannot_book_and_its_cookie_is_cleared(
 ) -> None:
     from datetime import timedelta
 
-    from hub.models import Booking
-
     clinic = create_clinic()
     client = hub_client(eid_hub)
     _log_in(client, saml_idps["bankid"])
@@ -166,3 +164,95 @@ def test_a_staff_session_cannot_book_as_a_citizen(eid_hub, saml_idps, create_cli
     response = book(client, clinic.hsa_id, slot["id"])
 
     assert response.status_code == 401
+    db.expire_all()
+    assert db.scalar(select(Booking)) is None
+
+
+def test_booking_checks_a_named_session_in_its_own_statement(
+    eid_hub, saml_idps, create_clinic, monkeypatch
+) -> None:
+    """No separate read of the session (nor unsealing of the person's number) for a booking."""
+    from identity import sessions
+
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    slot = free_slots(client, clinic.hsa_id)[0]
+
+    def no_full_read(*_args, **_kwargs):
+        raise AssertionError("the session was read in full")
+
+    monkeypatch.setattr(sessions, "load", no_full_read)
+    assert book(client, clinic.hsa_id, slot["id"]).status_code == 201
+
+
+def test_an_idle_session_cannot_book_and_its_cookie_is_cleared(eid_hub, saml_idps, create_clinic, db) -> None:
+    from datetime import timedelta
+
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    slot = free_slots(client, clinic.hsa_id)[0]
+    row = _session_row(db)
+    row.last_seen_at = row.last_seen_at - timedelta(hours=1)
+    db.commit()
+
+    response = book(client, clinic.hsa_id, slot["id"])
+
+    assert response.status_code == 401
+    assert any("identity_session=;" in h for h in response.headers.getlist("Set-Cookie"))
+    assert db.scalar(select(Booking)) is None
+
+
+def test_a_cookie_kept_from_before_the_logout_cannot_book(eid_hub, saml_idps, create_clinic, db) -> None:
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    slot = free_slots(client, clinic.hsa_id)[0]
+    cookie = client.get_cookie("__Host-identity_session")
+    page = client.get("/bookings").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/logout", data={"csrf_token": token})
+    client.post(response.headers["Location"].replace(HUB, ""), data={"csrf_token": token})
+    assert _session_row(db) is None
+
+    replayed = hub_client(eid_hub)
+    replayed.set_cookie(cookie.key, cookie.value)
+    response = book(replayed, clinic.hsa_id, slot["id"])
+
+    assert response.status_code == 401
+    assert db.scalar(select(Booking)) is None
+
+
+def test_a_session_sealed_under_a_rotated_secret_cannot_book(
+    eid_hub, saml_idps, saml_settings, create_clinic, database_url, db
+) -> None:
+    """Rotating the identity secret ends every session, also for the booking statement that
+    checks the session without unsealing it."""
+    import dataclasses
+
+    from hub.db import database
+
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    slot = free_slots(client, clinic.hsa_id)[0]
+    cookie = client.get_cookie("__Host-identity_session")
+    rotated = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "IDENTITY": dataclasses.replace(saml_settings, secret_key=b"another secret, rotated in"),
+            "DEV_LOGIN": False,
+        }
+    )
+    try:
+        after = hub_client(rotated)
+        after.set_cookie(cookie.key, cookie.value)
+        response = book(after, clinic.hsa_id, slot["id"])
+    finally:
+        database(rotated).engine.dispose()
+
+    assert response.status_code == 401
+    assert db.scalar(select(Booking)) is None

@@ -1,4 +1,5 @@
-"""identity sessions name the app's own id of their person (the hub: its citizen id)
+"""identity sessions name the app's own id of their person (the hub: its citizen id) and the key
+that sealed them
 
 Revision ID: 0007_session_app_ref
 Revises: 0006_settings_stamps
@@ -20,8 +21,10 @@ def upgrade() -> None:
     # Sessions started before stay unnamed; the hub reads them in full until they end.
     with op.batch_alter_table("identity_session") as batch:
         batch.add_column(sa.Column("app_ref", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("seal_key", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("identity_session") as batch:
+        batch.drop_column("seal_key")
         batch.drop_column("app_ref")

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from clinic_adapters import errors as adapter_errors
+from hub.db import roll_back_now
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(adapter_errors.AdapterError)
     def _adapter_error(error: adapter_errors.AdapterError) -> Response:
+        # A refused seat statement still holds the time's row (PostgreSQL locks the conflicting
+        # row even when ON CONFLICT's WHERE is false): the other attempts at the time queue
+        # behind it, each behind the one before, until the refusal ends its transaction.
+        roll_back_now()
         # A taken or refused time is the citizen's ordinary answer; only outages are warnings.
         level = logging.WARNING if isinstance(error, adapter_errors.Unavailable) else logging.DEBUG
         log.log(level, "timebook error: %s", type(error).__name__)

@@ -10,11 +10,12 @@ snapshot whose stamp differs is reloaded at once, so an edit reaches the next bo
 process. The snapshot duck-types the parts of :class:`~hub.models.Clinic` the booking commands
 read; it is never added to a session.
 
-The same statement reads the logged-in citizen's row, the booking the request's idempotency key
-made, and the stamp of the clinic's built-in calendar, which it hands to that calendar's own
-snapshot cache (:func:`standalone_calendar.settings.note_stamp`). It also asks whether the
-calendar time the citizen wants is full (:data:`standalone_calendar.seats.IS_FULL`), so an attempt
-at a time that was full before it began (most of a rush) costs this statement alone.
+The same statement finds the logged-in citizen (checking their e-ID session on the way, see
+:func:`identity.flask.checks_session_itself`), the booking the request's idempotency key made,
+and the stamp of the clinic's built-in calendar, which it hands to that calendar's own snapshot
+cache (:func:`standalone_calendar.settings.note_stamp`). It also asks whether the calendar time
+the citizen wants is full (:data:`standalone_calendar.seats.IS_FULL`), so an attempt at a time
+that was full before it began costs this statement alone.
 """
 
 from __future__ import annotations
@@ -83,9 +84,10 @@ class ClinicSettings:
 
 
 def _context_statement(citizen_by: str) -> Any:
-    """clinic ⟕ the citizen ⟕ the clinic's calendar ⟕ its current approved terms for the case
-    type ⟕ the citizen's acceptance of them, the booking the citizen's idempotency key made, and
-    whether the calendar time asked for is full.
+    """clinic ⟕ the citizen (by id, by lookup key, or through their e-ID session) ⟕ the clinic's
+    calendar ⟕ its current approved terms for the case type ⟕ the citizen's acceptance of them,
+    the booking the citizen's idempotency key made, and whether the calendar time asked for is
+    full.
 
     Written on the tables, not the mapped classes: a Core statement skips the ORM's execution
     path, which costs more than the database does for this one.
@@ -178,7 +180,7 @@ class ClinicSettingsCache:
         idempotency_key: str | None = None,
         seat: SeatProbe | None = None,
     ) -> BookingContext | None:
-        """The clinic's settings, the citizen's row, terms status, the booking the idempotency
+        """The clinic's settings, the citizen's id, terms status, the booking the idempotency
         key made and whether ``seat`` is full, in one statement (``None``: no such clinic).
         ``hsa_id`` is normalized (upper-case); ``citizen`` is ("id", id), ("lookup_key", key) or
         ("session", e-ID session id), as the login knows the citizen

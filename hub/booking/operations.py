@@ -141,7 +141,7 @@ def booking_context(
     idempotency_key: str | None = None,
     slot_id: str | None = None,
 ) -> BookingContext:
-    """The clinic as a booking command needs it, the citizen's row, terms status, the booking
+    """The clinic as a booking command needs it, the citizen's id, terms status, the booking
     the idempotency key made and whether ``slot_id``, at the built-in calendar, is full: one
     statement while the process's snapshots of the clinic and calendar are current (see
     :mod:`hub.booking.clinic_settings`). ``citizen``: as :func:`hub.auth.citizen_reference`."""
@@ -411,7 +411,7 @@ def book(
         return _same_request(found, clinic, slot_id), False
     require_case_type(clinic, CaseType.BOOK)
     require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
-    if full_slot_type is not None and earlier is not NOT_LOOKED_UP:
+    if full_slot_type is not None and earlier is not NOT_LOOKED_UP and timebook.key == standalone().key:
         # Full, and without this key's booking, in one snapshot: no twin of this request can have
         # booked the time before it, so the answer needs no seat and no second look at the key.
         shown_slot_type(clinic, full_slot_type)  # hidden types are never bookable
@@ -425,12 +425,7 @@ def book(
         # it, and is answered with that booking rather than "taken". Read now, after the wait.
         twin = _existing(db, citizen, idempotency_key)
         if twin is None:
-            # Refused: end the transaction now rather than after the answer is rendered. A seat
-            # statement that found the time full still locked its row (PostgreSQL locks the
-            # conflicting row even when ON CONFLICT's WHERE is false), and the other attempts at
-            # the time queue behind that lock, each behind the one before.
-            db.rollback()
-            raise
+            raise  # the error answer rolls back at once (hub.errors), releasing the seat's lock
         return _same_request(twin, clinic, slot_id), False
     shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
     values = _pending_values(citizen, clinic, idempotency_key, slot_id, timebook.key)

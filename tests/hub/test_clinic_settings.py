@@ -94,8 +94,15 @@ def test_the_booking_context_reads_one_acceptance_whatever_the_plan(app, db, cre
     clinic = create_clinic()
     now = datetime.now(UTC)
     version = terms.TermsVersion(
-        clinic_key=clinic.hsa_id, case_type="book", number=1, points={"sv": ["x"]}, author_key="a",
-        created_at=now, updated_at=now, approved_by="b", approved_at=now,
+        clinic_key=clinic.hsa_id,
+        case_type="book",
+        number=1,
+        points={"sv": ["x"]},
+        author_key="a",
+        created_at=now,
+        updated_at=now,
+        approved_by="b",
+        approved_at=now,
     )
     db.add(version)
     db.flush()
@@ -103,7 +110,7 @@ def test_the_booking_context_reads_one_acceptance_whatever_the_plan(app, db, cre
     db.add_all(terms.Acceptance(version_id=version.id, citizen_ref=c, accepted_at=now) for c in citizens)
     db.commit()
     db.execute(text("ANALYZE terms_acceptance"))
-    for by in ("id", "lookup_key"):
+    for by in ("id", "lookup_key", "session"):
         sql = str(_CONTEXT[by].compile(dialect=db.get_bind().dialect))
         names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
         for n, name in enumerate(names, 1):

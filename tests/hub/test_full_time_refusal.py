@@ -95,3 +95,19 @@ def test_a_retry_of_the_booking_that_filled_the_time_is_answered_with_it(
     db.expire_all()
     assert db.scalar(select(SeatCount.booked)) == 1
     assert len(db.scalars(select(Booking)).all()) == 1
+
+
+def test_a_full_time_of_a_kind_no_longer_shown_is_not_found_like_a_free_one(
+    client, login, create_clinic, app, db, elsewhere
+) -> None:
+    from hub.models import ClinicSlotType
+
+    clinic, slot, other = _full_time(client, login, create_clinic, app)
+    elsewhere.scalar(select(ClinicSlotType)).visible = False
+    elsewhere.commit()
+
+    response = book(other, clinic.hsa_id, slot["id"], key="anna-key-1")
+
+    assert response.status_code == 404
+    db.expire_all()
+    assert len(db.scalars(select(Booking)).all()) == 1

@@ -25,19 +25,23 @@ ASTRID = {
 }
 
 
-@pytest.fixture
-def eid_hub(
-    app: Flask, database_url: str, saml_settings: IdentitySettings, saml_idps: dict[str, SamlTestIdp]
-) -> Iterator[Flask]:
-    hub = create_app(
+def _hub_with_eid(database_url: str, settings: IdentitySettings) -> Flask:
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": database_url,
-            "IDENTITY": saml_settings,
+            "IDENTITY": settings,
             "DEV_LOGIN": False,
         }
     )
+
+
+@pytest.fixture
+def eid_hub(
+    app: Flask, database_url: str, saml_settings: IdentitySettings, saml_idps: dict[str, SamlTestIdp]
+) -> Iterator[Flask]:
+    hub = _hub_with_eid(database_url, saml_settings)
     metadata = hub.test_client().get("/identity/saml/metadata").get_data(as_text=True)
     for idp in saml_idps.values():
         idp.load_sp_metadata(metadata)
@@ -98,6 +102,23 @@ def test_logout_ends_the_eid_session(eid_hub, saml_idps, create_clinic) -> None:
     assert book(client, clinic.hsa_id, free_slots(client, clinic.hsa_id)[0]["id"]).status_code == 401
 
 
+def _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic):
+    """Astrid logged in with e-ID, and a clinic's first free time: (client, clinic, slot)."""
+    clinic = create_clinic()
+    client = hub_client(eid_hub)
+    _log_in(client, saml_idps["bankid"])
+    return client, clinic, free_slots(client, clinic.hsa_id)[0]
+
+
+def _cookie_cleared(response) -> bool:
+    return any("identity_session=;" in h and "Max-Age=0" in h for h in response.headers.getlist("Set-Cookie"))
+
+
+def _nothing_booked(db) -> bool:
+    db.expire_all()
+    return db.scalar(select(Booking)) is None
+
+
 def _session_row(db):
     from identity.models import IdentitySession
 
@@ -115,13 +136,11 @@ def test_the_login_names_the_citizen_on_the_session(eid_hub, saml_idps, db) -> N
 def test_a_session_from_before_sessions_named_their_citizen_still_books(
     eid_hub, saml_idps, create_clinic, db
 ) -> None:
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
     _session_row(db).app_ref = None
     db.commit()
 
-    response = book(client, clinic.hsa_id, free_slots(client, clinic.hsa_id)[0]["id"])
+    response = book(client, clinic.hsa_id, slot["id"])
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["id"] in {
@@ -134,10 +153,7 @@ def test_an_expired_session_cannot_book_and_its_cookie_is_cleared(
 ) -> None:
     from datetime import timedelta
 
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
-    slot = free_slots(client, clinic.hsa_id)[0]
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
     row = _session_row(db)
     row.expires_at = row.created_at - timedelta(seconds=1)
     db.commit()
@@ -146,26 +162,19 @@ def test_an_expired_session_cannot_book_and_its_cookie_is_cleared(
 
     assert response.status_code == 401
     assert response.get_json()["code"] == "not_logged_in"
-    assert any(
-        "identity_session=;" in h and "Max-Age=0" in h for h in response.headers.getlist("Set-Cookie")
-    ), response.headers.getlist("Set-Cookie")
-    db.expire_all()
-    assert db.scalar(select(Booking)) is None
+    assert _cookie_cleared(response), response.headers.getlist("Set-Cookie")
+    assert _nothing_booked(db)
 
 
 def test_a_staff_session_cannot_book_as_a_citizen(eid_hub, saml_idps, create_clinic, db) -> None:
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
-    slot = free_slots(client, clinic.hsa_id)[0]
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
     _session_row(db).audience = "staff"
     db.commit()
 
     response = book(client, clinic.hsa_id, slot["id"])
 
     assert response.status_code == 401
-    db.expire_all()
-    assert db.scalar(select(Booking)) is None
+    assert _nothing_booked(db)
 
 
 def test_booking_checks_a_named_session_in_its_own_statement(
@@ -174,10 +183,7 @@ def test_booking_checks_a_named_session_in_its_own_statement(
     """No separate read of the session (nor unsealing of the person's number) for a booking."""
     from identity import sessions
 
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
-    slot = free_slots(client, clinic.hsa_id)[0]
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
 
     def no_full_read(*_args, **_kwargs):
         raise AssertionError("the session was read in full")
@@ -189,10 +195,7 @@ def test_booking_checks_a_named_session_in_its_own_statement(
 def test_an_idle_session_cannot_book_and_its_cookie_is_cleared(eid_hub, saml_idps, create_clinic, db) -> None:
     from datetime import timedelta
 
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
-    slot = free_slots(client, clinic.hsa_id)[0]
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
     row = _session_row(db)
     row.last_seen_at = row.last_seen_at - timedelta(hours=1)
     db.commit()
@@ -200,15 +203,12 @@ def test_an_idle_session_cannot_book_and_its_cookie_is_cleared(eid_hub, saml_idp
     response = book(client, clinic.hsa_id, slot["id"])
 
     assert response.status_code == 401
-    assert any("identity_session=;" in h for h in response.headers.getlist("Set-Cookie"))
-    assert db.scalar(select(Booking)) is None
+    assert _cookie_cleared(response), response.headers.getlist("Set-Cookie")
+    assert _nothing_booked(db)
 
 
 def test_a_cookie_kept_from_before_the_logout_cannot_book(eid_hub, saml_idps, create_clinic, db) -> None:
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
-    slot = free_slots(client, clinic.hsa_id)[0]
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
     cookie = client.get_cookie("__Host-identity_session")
     page = client.get("/bookings").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
@@ -221,7 +221,7 @@ def test_a_cookie_kept_from_before_the_logout_cannot_book(eid_hub, saml_idps, cr
     response = book(replayed, clinic.hsa_id, slot["id"])
 
     assert response.status_code == 401
-    assert db.scalar(select(Booking)) is None
+    assert _nothing_booked(db)
 
 
 def test_a_session_sealed_under_a_rotated_secret_cannot_book(
@@ -233,19 +233,10 @@ def test_a_session_sealed_under_a_rotated_secret_cannot_book(
 
     from hub.db import database
 
-    clinic = create_clinic()
-    client = hub_client(eid_hub)
-    _log_in(client, saml_idps["bankid"])
-    slot = free_slots(client, clinic.hsa_id)[0]
+    client, clinic, slot = _logged_in_with_a_free_time(eid_hub, saml_idps, create_clinic)
     cookie = client.get_cookie("__Host-identity_session")
-    rotated = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": database_url,
-            "IDENTITY": dataclasses.replace(saml_settings, secret_key=b"another secret, rotated in"),
-            "DEV_LOGIN": False,
-        }
+    rotated = _hub_with_eid(
+        database_url, dataclasses.replace(saml_settings, secret_key=b"another secret, rotated in")
     )
     try:
         after = hub_client(rotated)
@@ -255,4 +246,4 @@ def test_a_session_sealed_under_a_rotated_secret_cannot_book(
         database(rotated).engine.dispose()
 
     assert response.status_code == 401
-    assert db.scalar(select(Booking)) is None
+    assert _nothing_booked(db)

@@ -65,6 +65,7 @@ from hub.models import (
     SyncJobState,
 )
 from hub.terms_gate import TermsStatus, require_terms_accepted
+from standalone_calendar import StandaloneCalendarAdapter
 
 
 class Source(enum.StrEnum):
@@ -411,7 +412,11 @@ def book(
         return _same_request(found, clinic, slot_id), False
     require_case_type(clinic, CaseType.BOOK)
     require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
-    if full_slot_type is not None and earlier is not NOT_LOOKED_UP and timebook.key == standalone().key:
+    if (
+        full_slot_type is not None
+        and earlier is not NOT_LOOKED_UP
+        and timebook.key == StandaloneCalendarAdapter.key
+    ):
         # Full, and without this key's booking, in one snapshot: no twin of this request can have
         # booked the time before it, so the answer needs no seat and no second look at the key.
         shown_slot_type(clinic, full_slot_type)  # hidden types are never bookable

@@ -3,47 +3,66 @@
 Steadier than a rush on a shared machine (CPU time, not wall time, and no other contenders), so
 it is the quick check while changing the booking path; the rush is the measurement.
 
-    .venv/bin/python bench/attempt_cost.py [--attempts 400] [--statements]
+    .venv/bin/python bench/attempt_cost.py [--attempts 400] [--statements] [--versus COMMIT]
 
 It recreates the database ``bench_cost``, sets up the rush's campaign clinic (terms accepted),
 then books through the Flask test client: each free time once by a winner and by
 ``--losers`` other citizens who are refused (409), as in a rush. Prints per outcome: statements
-per attempt and CPU milliseconds per attempt (median of 5 batches). ``--statements`` prints the
-statements of one success and one refusal.
+per attempt and CPU milliseconds per attempt, and PostgreSQL's CPU per attempt (median of the
+batches). ``--statements`` prints the statements of one success and one refusal.
+
+``--versus COMMIT`` measures the work tree's hub and a clean export of ``COMMIT`` (same schema)
+in two processes of their own, each on a database of its own, batch by batch in turn: this
+machine's speed drifts by up to 2x over minutes, and only measurements taken side by side in
+time compare two versions.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import rush_setup
-
-from clinic_adapters.timezones import utc_now
-from hub.db import database
+OUTCOMES = (201, 409)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="bench_cost")
     parser.add_argument("--attempts", type=int, default=400, help="attempts per batch")
+    parser.add_argument("--batches", type=int, default=5, help="measured batches, after one warm-up batch")
     parser.add_argument("--losers", type=int, default=9, help="refused attempts per free time")
     parser.add_argument("--login", choices=("eid", "dev"), default="eid", help="as bench/booking_rush.py")
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--profile", metavar="HTML", help="write a pyinstrument profile of the batches")
-    args = parser.parse_args()
+    parser.add_argument("--versus", metavar="COMMIT", help="compare with this commit, batch by batch")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a --versus side
+    return parser.parse_args()
+
+
+def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
+    """Set up the database and return ``batch(number)``: one batch's costs (number 0 warms up)."""
+    # Imported only now: under --versus they come from the served code (PYTHONPATH).
+    import rush_setup
+    from servers import postgres_cpu_seconds
+    from sqlalchemy import event
+
+    from clinic_adapters.timezones import utc_now
+    from hub.db import database
 
     rush_setup.recreate_database(args.admin_url.replace("+psycopg", ""), args.database)
     url = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
@@ -51,10 +70,9 @@ def main() -> None:
     identity_file = rush_setup.write_identity_file(Path(tempfile.mkdtemp(prefix="attempt-cost-")))
     app = rush_setup.make_app(url, secret, identity_file)
     app.config["DEV_LOGIN"] = args.login == "dev"
-    citizens_needed = args.attempts
     with app.app_context(), database(app).session_scope() as db:
         rush_setup.create_campaign_clinic(db, capacity=1)
-    citizens = rush_setup.create_citizens(app, citizens_needed)
+    citizens = rush_setup.create_citizens(app, args.attempts)
     rush_setup.accept_campaign_terms(app, rush_setup.CLINIC_HSA_ID, citizens)
     if args.login == "eid":
         cookies = rush_setup.eid_session_cookies(app, citizens)
@@ -62,11 +80,14 @@ def main() -> None:
         cookies = rush_setup.session_cookies(app, citizens)
     per_slot = args.losers + 1
     slots_per_batch = args.attempts // per_slot
-    slots = rush_setup.list_free_slots(app, slots_per_batch * 6, (utc_now() + timedelta(days=1)).date())
+    slots = rush_setup.list_free_slots(
+        app, slots_per_batch * (args.batches + 1), (utc_now() + timedelta(days=1)).date()
+    )
 
     statements: list[str] = []
     event.listen(database(app).engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     client = app.test_client()
+    shown: set[int] = set()
 
     def attempt(n: int, slot_id: str) -> tuple[int, list[str]]:
         name, value = cookies[n % len(cookies)].split("=", 1)
@@ -82,51 +103,142 @@ def main() -> None:
         )
         return response.status_code, list(statements)
 
-    cpu: dict[int, list[float]] = {201: [], 409: []}
-    counts: dict[int, Counter[int]] = {201: Counter(), 409: Counter()}
-    shown: set[int] = set()
-    profiler = None
-    for batch in range(6):
-        spent: dict[int, float] = {201: 0.0, 409: 0.0}
+    def batch(number: int) -> dict:
+        spent: Counter[int] = Counter()
         done: Counter[int] = Counter()
+        counts: dict[int, Counter[int]] = {}
+        pg_before = postgres_cpu_seconds(args.database)
         for s in range(slots_per_batch):
-            slot = slots[batch * slots_per_batch + s]
+            slot = slots[number * slots_per_batch + s]
             for k in range(per_slot):
-                n = s * per_slot + k
                 began = time.thread_time()
-                status, sql = attempt(n, slot.id)
-                spent[status] = spent.get(status, 0.0) + time.thread_time() - began
+                status, sql = attempt(s * per_slot + k, slot.id)
+                spent[status] += time.thread_time() - began
                 done[status] += 1
                 counts.setdefault(status, Counter())[len(sql)] += 1
                 if args.statements and status not in shown:
                     shown.add(status)
-                    print(f"--- {status}: {len(sql)} statements")
+                    print(f"--- {status}: {len(sql)} statements", file=sys.stderr)
                     for line in sql:
-                        print("   ", " ".join(line.split())[:160])
-        if batch == 0:
-            if args.profile:
-                from pyinstrument import Profiler
+                        print("   ", " ".join(line.split())[:160], file=sys.stderr)
+        pg_ms = 1000 * (postgres_cpu_seconds(args.database) - pg_before) / sum(done.values())
+        return {
+            "cpu_ms": {str(s): 1000 * spent[s] / done[s] for s in done},
+            "statements": {str(s): dict(c) for s, c in counts.items()},
+            "pg_ms": pg_ms,
+        }
 
-                profiler = Profiler(interval=0.0002)
-                profiler.start()
-            continue  # warm-up: caches and compiled statements
-        for status in (201, 409):
-            if done[status]:
-                cpu[status].append(1000 * spent[status] / done[status])
+    return batch
+
+
+def measure(args: argparse.Namespace) -> None:
+    batch = prepare(args)
+    batch(0)  # warm-up: caches and compiled statements
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+    results = [batch(n) for n in range(1, args.batches + 1)]
     if profiler is not None:
         profiler.stop()
         Path(args.profile).write_text(profiler.output_html())
         print(profiler.output_text(unicode=True, color=False, show_all=False)[:12000])
-    for status in (201, 409):
+    report("", results)
+
+
+def report(label: str, results: list[dict]) -> dict[str, float]:
+    """Print medians over the batches; return them ("201", "409", "pg")."""
+    medians = {}
+    for status in map(str, OUTCOMES):
+        values = [r["cpu_ms"][status] for r in results if status in r["cpu_ms"]]
+        if not values:
+            continue
+        counts: Counter[int] = Counter()
+        for r in results:
+            counts.update({int(k): v for k, v in r["statements"].get(status, {}).items()})
+        medians[status] = statistics.median(values)
         print(
-            f"{status}: statements per attempt {dict(counts[status])}, "
-            f"CPU {statistics.median(cpu[status]):.2f} ms per attempt (batches: "
-            + ", ".join(f"{v:.2f}" for v in cpu[status])
-            + ")"
+            f"{label}{status}: statements per attempt {dict(counts)}, CPU {medians[status]:.2f} ms "
+            "per attempt (batches: " + ", ".join(f"{v:.2f}" for v in values) + ")"
         )
-    unexpected = {s: c for s, c in counts.items() if s not in (201, 409)}
+    pg = [r["pg_ms"] for r in results]
+    medians["pg"] = statistics.median(pg)
+    print(
+        f"{label}PostgreSQL: CPU {medians['pg']:.2f} ms per attempt, any outcome (batches: "
+        + ", ".join(f"{v:.2f}" for v in pg)
+        + ")"
+    )
+    unexpected = {s for r in results for s in r["cpu_ms"] if int(s) not in OUTCOMES}
     if unexpected:
-        print(f"unexpected answers: {unexpected}")
+        print(f"{label}unexpected answers: {sorted(unexpected)}")
+    return medians
+
+
+def serve(args: argparse.Namespace) -> None:
+    """One side of --versus: set up, then run the batch each line of stdin names."""
+    batch = prepare(args)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(batch(int(line))), flush=True)
+
+
+def compare(args: argparse.Namespace) -> None:
+    from servers import export
+
+    code = export(args.versus, Path(tempfile.mkdtemp(prefix="attempt-cost-versus-")) / "code")
+    passed = [a for a in sys.argv[1:] if a not in ("--versus", args.versus)]
+    sides = {}
+    for name, pythonpath, database_name in (
+        ("work tree", os.environ.get("PYTHONPATH", ""), args.database + "_a"),
+        (args.versus, str(code), args.database + "_b"),
+    ):
+        command = [sys.executable, __file__, *passed, "--serve", "--database", database_name]
+        env = {**os.environ, "PYTHONPATH": pythonpath}
+        # Both on the same core, one at a time: neither runs while the other is measured.
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+        sides[name] = subprocess.Popen(["taskset", "-c", "1", *command], env=env, **pipes)
+    for process in sides.values():
+        assert json.loads(process.stdout.readline()) == {"ready": True}
+    results: dict[str, list[dict]] = {name: [] for name in sides}
+    order = list(sides)
+    for number in range(args.batches + 1):
+        for name in order if number % 2 else order[::-1]:
+            process = sides[name]
+            process.stdin.write(f"{number}\n")
+            process.stdin.flush()
+            result = json.loads(process.stdout.readline())
+            if number:  # batch 0 warms up
+                results[name].append(result)
+    for process in sides.values():
+        process.stdin.close()
+        process.wait()
+    medians = {name: report(f"{name}: ", rs) for name, rs in results.items()}
+    new, old = (medians[name] for name in order)
+    print(
+        "work tree / "
+        + args.versus
+        + ": "
+        + ", ".join(f"{key} {new[key] / old[key]:.3f}" for key in new if old.get(key))
+    )
+    for status in map(str, OUTCOMES):
+        pairs = [
+            a["cpu_ms"][status] / b["cpu_ms"][status]
+            for a, b in zip(*results.values(), strict=True)
+            if status in a["cpu_ms"] and status in b["cpu_ms"]
+        ]
+        print(f"  {status} per batch pair: " + ", ".join(f"{p:.3f}" for p in pairs))
+
+
+def main() -> None:
+    args = parse_args()
+    if args.serve:
+        serve(args)
+    elif args.versus:
+        compare(args)
+    else:
+        measure(args)
 
 
 if __name__ == "__main__":

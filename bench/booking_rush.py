@@ -17,7 +17,6 @@ import math
 import os
 import random
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ from servers import (
     REPO_DIR,
     Gunicorn,
     GunicornSettings,
+    export,
     machine_busy_seconds,
     postgres_cpu_seconds,
 )
@@ -45,9 +45,12 @@ from servers import (
 MiB = 1024 * 1024
 
 
+HUBS = ("hub", "versus")  # contenders that are the hub, logged in as --login says
+
+
 @dataclass(frozen=True)
 class Contender:
-    name: str  # "hub", "baseline" or "lean" (the prototype of the proposed fixes)
+    name: str  # "hub", "baseline", "versus" (the hub of --versus) or "lean" (the prototype)
     server: Gunicorn
     books_slots: bool  # True: books hub slots at /api/v1/bookings; False: the baseline's seats
 
@@ -57,7 +60,7 @@ class Contender:
 
     @property
     def ready_path(self) -> str:
-        return "/api/v1/clinics" if self.name == "hub" else "/ready"
+        return "/api/v1/clinics" if self.name in HUBS else "/ready"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -97,6 +100,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="HEAD",
         help="commit whose hub is served, from a clean export (others edit the shared work tree); "
         "'worktree' serves the work tree as it is",
+    )
+    p.add_argument(
+        "--versus",
+        metavar="COMMIT",
+        help="also serve the hub of this commit (same schema), as a contender of its own: "
+        "before/after in one run, alternated round by round",
     )
     p.add_argument("--out", type=Path, help="folder for logs, profile and results.json (default: a temp dir)")
     args = p.parse_args(argv)
@@ -278,15 +287,7 @@ def serve_clean_export(args: argparse.Namespace, out: Path) -> None:
     """
     if args.code == "worktree" or os.environ.get("BENCH_CODE_DIR"):
         return
-    code = out / "code"
-    shutil.rmtree(code, ignore_errors=True)
-    code.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", args.code], cwd=REPO_DIR, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
-    for catalogue in REPO_DIR.glob("locales/*/LC_MESSAGES/*.mo"):  # compiled, so not committed
-        target = code / catalogue.relative_to(REPO_DIR)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(catalogue, target)
+    code = export(args.code, out / "code")
     env = {**os.environ, "BENCH_CODE_DIR": str(code), "PYTHONPATH": str(code)}
     script = str(Path(__file__).resolve())
     os.execve(sys.executable, [sys.executable, script, *sys.argv[1:], "--out", str(out)], env)
@@ -328,7 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev_cookies = rush_setup.session_cookies(app, citizen_ids)
     hub_cookies = rush_setup.eid_session_cookies(app, citizen_ids) if args.login == "eid" else dev_cookies
     warm_slots = max(1, min(args.warmup, args.citizens) // per_slot)
-    slot_users = 1 + (args.lean and not args.soak_minutes)  # contenders that book hub slots
+    # Contenders that book hub slots.
+    slot_users = 1 + (not args.soak_minutes) * (bool(args.lean) + bool(args.versus))
     if args.soak_minutes:
         # Enough fresh slots for the soak at up to 2,000 attempts/s; the calendar holds ~114,000.
         rounds_planned = min(math.ceil(args.soak_minutes * 60 * 2000 / args.citizens), 100_000 // args.slots)
@@ -351,6 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_env = {"BENCH_BASELINE_DATABASE_URL": database_url}
         base = Gunicorn("baseline", "baseline_app:create_app()", settings, base_env, out, chdir=BENCH_DIR)
         contenders.append(Contender("baseline", base, False))
+        if args.versus:
+            versus_code = export(args.versus, out / "versus-code")
+            versus_env = {**hub_env, "PYTHONPATH": str(versus_code)}
+            versus = Gunicorn("versus", "hub:create_app()", settings, versus_env, out, chdir=versus_code)
+            contenders.append(Contender("versus", versus, True))
         if args.lean:
             lean_env = {"BENCH_LEAN_DATABASE_URL": database_url, "HUB_SECRET_KEY": secret}
             lean = Gunicorn("lean", "lean_booking_app:create_app()", settings, lean_env, out, chdir=BENCH_DIR)
@@ -361,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def phase(who: Contender, label: str, count: int, measure: bool) -> PhaseResult:
         """One rush on ``count`` fresh slots (or baseline seats), checked in the database after."""
-        cookies = hub_cookies if who.name == "hub" else dev_cookies
+        cookies = hub_cookies if who.name in HUBS else dev_cookies
         rushing = cookies[: count * per_slot]  # k attempts per target, as in the measured rounds
         if who.books_slots:
             targets: list[str] | list[int] = [next(fresh) for _ in range(count)]
@@ -426,6 +433,7 @@ def summarize(
     hub = [r for r in results if r.name.startswith("hub")]
     base = [r for r in results if r.name.startswith("baseline")]
     lean = [r for r in results if r.name.startswith("lean")]
+    versus = [r for r in results if r.name.startswith("versus")]
 
     def pooled(rs: list[PhaseResult]) -> PhaseResult:
         merged = PhaseResult("pooled", sum(r.planned for r in rs))
@@ -435,7 +443,7 @@ def summarize(
 
     summary: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}, "problems": problems}
     print("\n== summary ==")
-    for name, rs in (("hub", hub), ("baseline", base), ("lean", lean)):
+    for name, rs in (("hub", hub), ("versus", versus), ("baseline", base), ("lean", lean)):
         if not rs:
             continue
         att = statistics.median(r.attempts_per_second for r in rs)
@@ -484,6 +492,17 @@ def summarize(
         }
         summary["targets"] = targets
         print("targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
+    if versus and base:
+        versus_ratio = statistics.median(r.attempts_per_second for r in versus) / statistics.median(
+            r.attempts_per_second for r in base
+        )
+        pairs = [h.attempts_per_second / v.attempts_per_second for h, v in zip(hub, versus, strict=False)]
+        summary["ratio_versus_to_baseline"] = round(versus_ratio, 3)
+        summary["ratio_hub_to_versus_per_round"] = [round(p, 3) for p in pairs]
+        print(
+            f"ratio versus ({args.versus})/baseline (medians): {versus_ratio:.3f}; "
+            f"hub/versus per round: {', '.join(f'{p:.3f}' for p in pairs)}"
+        )
     if lean and base:
         lean_ratio = statistics.median(r.attempts_per_second for r in lean) / statistics.median(
             r.attempts_per_second for r in base

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,19 @@ import psutil
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def export(commit: str, code: Path) -> Path:
+    """A clean export of ``commit`` in ``code``, with the work tree's compiled catalogues."""
+    shutil.rmtree(code, ignore_errors=True)
+    code.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit], cwd=REPO_DIR, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+    for catalogue in REPO_DIR.glob("locales/*/LC_MESSAGES/*.mo"):  # compiled, so not committed
+        target = code / catalogue.relative_to(REPO_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(catalogue, target)
+    return code
 
 
 @dataclass(frozen=True, slots=True)

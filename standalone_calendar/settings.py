@@ -212,7 +212,9 @@ _NOTED = "standalone_calendar.stamps"
 
 def note_stamp(db: Session, hsa_id: str, calendar_id: int, stamp: str) -> None:
     """Tell the cache the stamp a caller read in ``db``'s current transaction (with a query of
-    its own, say), so the next booking there needs no query of its own to prove its snapshot.
+    its own, say, or just before PostgreSQL's transaction opened: under READ COMMITTED every
+    statement reads a snapshot of its own either way), so the next booking there needs no query
+    of its own to prove its snapshot.
     ``hsa_id`` is normalized (upper-case)."""
     db.info.setdefault(_NOTED, {})[hsa_id] = (db.get_transaction(), calendar_id, stamp)
 

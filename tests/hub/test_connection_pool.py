@@ -1,19 +1,21 @@
 """Pooled PostgreSQL connections: one that sat idle is tested before use, a busy one is not;
-prepared statements outlive rolled-back transactions."""
+prepared statements outlive rolled-back transactions; reads before a request's transaction
+leave it whole."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from hub.db import make_engine
+from hub.db import make_engine, reads_before_transaction
 
 
 @pytest.fixture
 def postgres_url(database_url: str) -> str:
     if not database_url.startswith("postgresql"):
-        pytest.skip("the pool's liveness test is PostgreSQL's (SQLite has no server to lose)")
+        pytest.skip("PostgreSQL's pooled connections (SQLite has no server to lose, no round trips to save)")
     return database_url
 
 
@@ -112,3 +114,72 @@ def test_rollback_undoes_the_transaction(postgres_url) -> None:
 
 def _backend_pid_of(conn) -> int:
     return conn.scalar(text("SELECT pg_backend_pid()"))
+
+
+@pytest.fixture
+def scratch_engine(postgres_url):
+    """An engine with one pooled connection and an empty table ``reads_scratch``."""
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS reads_scratch"))
+        conn.execute(text("CREATE TABLE reads_scratch (n int)"))
+    yield engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE reads_scratch"))
+    engine.dispose()
+
+
+def _stored(engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM reads_scratch"))
+
+
+def _open_transaction(session: Session) -> bool:
+    raw = session.connection().connection.driver_connection
+    return raw.info.transaction_status != raw.info.transaction_status.IDLE
+
+
+def test_a_read_before_the_request_writes_opens_no_transaction_and_the_writes_stay_one(
+    scratch_engine,
+) -> None:
+    """A refused booking attempt only reads: it need not cost BEGIN and ROLLBACK. The writes of a
+    request that goes on after such a read must still be undone together."""
+    with Session(scratch_engine) as session:
+        with reads_before_transaction(session):
+            assert session.scalar(text("SELECT count(*) FROM reads_scratch")) == 0
+            assert not _open_transaction(session)
+        session.execute(text("INSERT INTO reads_scratch VALUES (1)"))
+        session.execute(text("INSERT INTO reads_scratch VALUES (2)"))
+        assert _open_transaction(session)
+        session.rollback()
+    assert _stored(scratch_engine) == 0
+
+    with Session(scratch_engine) as session:  # the same pooled connection, used again
+        session.execute(text("INSERT INTO reads_scratch VALUES (3)"))
+        session.rollback()
+    assert _stored(scratch_engine) == 0
+
+
+def test_reads_once_the_transaction_is_open_stay_inside_it(scratch_engine) -> None:
+    with Session(scratch_engine) as session:
+        session.execute(text("INSERT INTO reads_scratch VALUES (1)"))
+        with reads_before_transaction(session):
+            assert session.scalar(text("SELECT count(*) FROM reads_scratch")) == 1  # its own write
+        session.rollback()
+    assert _stored(scratch_engine) == 0
+
+
+def test_a_link_lost_during_the_reads_is_not_pooled_and_the_next_request_is_whole(
+    scratch_engine, postgres_url
+) -> None:
+    with Session(scratch_engine) as session:
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+        session.rollback()
+        with pytest.raises(DBAPIError), reads_before_transaction(session):
+            _terminate(postgres_url, pid)  # the server went away between two requests' reads
+            session.execute(text("SELECT count(*) FROM reads_scratch"))
+    with Session(scratch_engine) as session:
+        assert session.scalar(text("SELECT pg_backend_pid()")) != pid
+        session.execute(text("INSERT INTO reads_scratch VALUES (1)"))
+        session.rollback()
+    assert _stored(scratch_engine) == 0

@@ -9,7 +9,9 @@ It recreates the database ``bench_cost``, sets up the rush's campaign clinic (te
 then books through the Flask test client: each free time once by a winner and by
 ``--losers`` other citizens who are refused (409), as in a rush. Prints per outcome: statements
 per attempt and CPU milliseconds per attempt, and PostgreSQL's CPU per attempt (median of the
-batches). ``--statements`` prints the statements of one success and one refusal.
+batches). Statements are counted in one more batch, not measured: the hub reads its hottest
+statement past SQLAlchemy only while nothing listens to the engine (:mod:`hub.driver_reads`).
+``--statements`` prints the statements of one success and one refusal.
 
 ``--versus COMMIT`` measures the work tree's hub and a clean export of ``COMMIT`` (same schema)
 in two processes of their own, each on a database of its own, batch by batch in turn: this
@@ -32,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -81,11 +84,14 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
     per_slot = args.losers + 1
     slots_per_batch = args.attempts // per_slot
     slots = rush_setup.list_free_slots(
-        app, slots_per_batch * (args.batches + 1), (utc_now() + timedelta(days=1)).date()
+        app, slots_per_batch * (args.batches + 2), (utc_now() + timedelta(days=1)).date()
     )
 
     statements: list[str] = []
-    event.listen(database(app).engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def count(*executed: Any) -> None:
+        statements.append(executed[2])
+
     client = app.test_client()
     shown: set[int] = set()
 
@@ -104,6 +110,10 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
         return response.status_code, list(statements)
 
     def batch(number: int) -> dict:
+        """Batch 0 warms up; batch ``--batches`` + 1 counts statements."""
+        counting = number == args.batches + 1
+        if counting:
+            event.listen(database(app).engine, "before_cursor_execute", count)
         spent: Counter[int] = Counter()
         done: Counter[int] = Counter()
         counts: dict[int, Counter[int]] = {}
@@ -115,13 +125,16 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
                 status, sql = attempt(s * per_slot + k, slot.id)
                 spent[status] += time.thread_time() - began
                 done[status] += 1
-                counts.setdefault(status, Counter())[len(sql)] += 1
-                if args.statements and status not in shown:
+                if counting:
+                    counts.setdefault(status, Counter())[len(sql)] += 1
+                if counting and args.statements and status not in shown:
                     shown.add(status)
                     print(f"--- {status}: {len(sql)} statements", file=sys.stderr)
                     for line in sql:
                         print("   ", " ".join(line.split())[:160], file=sys.stderr)
         pg_ms = 1000 * (postgres_cpu_seconds(args.database) - pg_before) / sum(done.values())
+        if counting:
+            event.remove(database(app).engine, "before_cursor_execute", count)
         return {
             "cpu_ms": {str(s): 1000 * spent[s] / done[s] for s in done},
             "statements": {str(s): dict(c) for s, c in counts.items()},
@@ -145,22 +158,21 @@ def measure(args: argparse.Namespace) -> None:
         profiler.stop()
         Path(args.profile).write_text(profiler.output_html())
         print(profiler.output_text(unicode=True, color=False, show_all=False)[:12000])
-    report("", results)
+    report("", results, batch(args.batches + 1))
 
 
-def report(label: str, results: list[dict]) -> dict[str, float]:
-    """Print medians over the batches; return them ("201", "409", "pg")."""
+def report(label: str, results: list[dict], counted: dict) -> dict[str, float]:
+    """Print medians over the batches and the statements ``counted``; return the medians ("201",
+    "409", "pg")."""
     medians = {}
     for status in map(str, OUTCOMES):
         values = [r["cpu_ms"][status] for r in results if status in r["cpu_ms"]]
         if not values:
             continue
-        counts: Counter[int] = Counter()
-        for r in results:
-            counts.update({int(k): v for k, v in r["statements"].get(status, {}).items()})
+        counts = {int(k): v for k, v in counted["statements"].get(status, {}).items()}
         medians[status] = statistics.median(values)
         print(
-            f"{label}{status}: statements per attempt {dict(counts)}, CPU {medians[status]:.2f} ms "
+            f"{label}{status}: statements per attempt {counts}, CPU {medians[status]:.2f} ms "
             "per attempt (batches: " + ", ".join(f"{v:.2f}" for v in values) + ")"
         )
     pg = [r["pg_ms"] for r in results]
@@ -202,19 +214,22 @@ def compare(args: argparse.Namespace) -> None:
     for process in sides.values():
         assert json.loads(process.stdout.readline()) == {"ready": True}
     results: dict[str, list[dict]] = {name: [] for name in sides}
+    counted: dict[str, dict] = {}
     order = list(sides)
-    for number in range(args.batches + 1):
+    for number in range(args.batches + 2):
         for name in order if number % 2 else order[::-1]:
             process = sides[name]
             process.stdin.write(f"{number}\n")
             process.stdin.flush()
             result = json.loads(process.stdout.readline())
-            if number:  # batch 0 warms up
+            if number == args.batches + 1:
+                counted[name] = result
+            elif number:  # batch 0 warms up
                 results[name].append(result)
     for process in sides.values():
         process.stdin.close()
         process.wait()
-    medians = {name: report(f"{name}: ", rs) for name, rs in results.items()}
+    medians = {name: report(f"{name}: ", rs, counted[name]) for name, rs in results.items()}
     new, old = (medians[name] for name in order)
     print(
         "work tree / "

@@ -31,6 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 import terms
+from hub.driver_reads import DriverRead
 from hub.models import Booking, CaseType, Citizen, Clinic, ClinicCaseType, ClinicSlotType
 from hub.terms_gate import TermsStatus
 from identity.models import IdentitySession
@@ -149,7 +150,7 @@ def _context_statement(citizen_by: str) -> Any:
     )
 
 
-_CONTEXT = {by: _context_statement(by) for by in ("id", "lookup_key", "session")}
+_CONTEXT = {by: DriverRead(_context_statement(by)) for by in ("id", "lookup_key", "session")}
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,8 @@ class ClinicSettingsCache:
         ("session", e-ID session id), as the login knows the citizen
         (:func:`hub.auth.citizen_reference`)."""
         by, value = citizen
-        row = db.execute(
-            _CONTEXT[by],
+        row = _CONTEXT[by].first(
+            db,
             {
                 "hsa_id": hsa_id,
                 "citizen": value,
@@ -195,7 +196,7 @@ class ClinicSettingsCache:
                 "idempotency_key": idempotency_key,
                 **(seat.params() if seat is not None else SeatProbe.no_params()),
             },
-        ).first()
+        )
         if row is None:
             return None
         clinic_id, stamp, terms_version, accepted, calendar_id, calendar_stamp, earlier, full = row[:8]

@@ -111,7 +111,7 @@ def test_the_booking_context_reads_one_acceptance_whatever_the_plan(app, db, cre
     db.commit()
     db.execute(text("ANALYZE terms_acceptance"))
     for by in ("id", "lookup_key", "session"):
-        sql = str(_CONTEXT[by].compile(dialect=db.get_bind().dialect))
+        sql = str(_CONTEXT[by].statement.compile(dialect=db.get_bind().dialect))
         names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
         for n, name in enumerate(names, 1):
             sql = sql.replace(f"%({name})s", f"${n}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_skeleton
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_date, format_time, get_locale
@@ -20,6 +22,17 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@cache
+def _locale(code: str) -> Locale:
+    # Flask-Babel parses the selector's answer on every request (a tenth of a refused booking
+    # attempt's rendering); a Locale is immutable, and the hub offers only a few.
+    return Locale.parse(code)
+
+
+def _selected_locale() -> Locale:
+    return _locale(select_locale())
 
 
 def current_language() -> str:
@@ -58,7 +71,7 @@ def clinic_day_iso(value: datetime, tz_name: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(LOCALES_DIR))
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=_selected_locale)
     app.jinja_env.globals.update(
         clinic_date=clinic_date,
         clinic_time=clinic_time,

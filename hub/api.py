@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import lazy_gettext as _l
 
@@ -17,7 +19,7 @@ from hub.booking.schemas import (
     SlotQuery,
 )
 from hub.booking.serialize import booking_json, clinic_json, federated_json, slot_json
-from hub.errors import HubError
+from hub.errors import HubError, NotLoggedIn
 from hub.schemas import parse
 from identity.flask import checks_session_itself
 
@@ -107,10 +109,11 @@ def create_booking() -> tuple[Response, int]:
     context = context_for(reference)
     if reference[0] == "session" and not session_named_citizen(context.session):
         context = context_for(require_citizen_reference())  # the long way: see citizen_reference
-    citizen = adopt_citizen(context.citizen_id)
+    if context.citizen_id is None:
+        raise NotLoggedIn()
     booking, created = ops.book(
         db.session(),
-        citizen,
+        functools.partial(adopt_citizen, context.citizen_id),  # not made for a time that was full
         context.clinic,
         data["slot_id"],
         data["idempotency_key"],

@@ -43,18 +43,24 @@ class TermsChanged(Conflict):
     default_message = _l("The terms have changed meanwhile. Please read the new version.")
 
 
+def require_accepted(status: TermsStatus, clinic: Clinic, case_type: CaseType) -> None:
+    """Pass when ``status``, read already for this request, says there are no approved terms or
+    the citizen accepted them."""
+    if status.version is not None and not status.accepted:
+        raise TermsNotAccepted(clinic.hsa_id, case_type, status.version)
+
+
 def require_terms_accepted(
     db: Session, citizen: Citizen, clinic: Clinic, case_type: CaseType, known: TermsStatus | None = None
 ) -> None:
     """Pass when the clinic has no approved terms for the case type or the citizen accepted them.
 
-    ``known``: the status read already in this transaction (``hub.booking.clinic_settings``);
+    ``known``: the status read already for this request (``hub.booking.clinic_settings``);
     otherwise one query: the current version (the latest approved, as :func:`terms.current` finds
     it) with the citizen's acceptance of it, if any.
     """
     if known is not None:
-        if known.version is not None and not known.accepted:
-            raise TermsNotAccepted(clinic.hsa_id, case_type, known.version)
+        require_accepted(known, clinic, case_type)
         return
     version, acceptance = terms.TermsVersion, terms.Acceptance
     of_citizen = and_(acceptance.version_id == version.id, acceptance.citizen_ref == citizen.id)

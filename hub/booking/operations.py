@@ -64,7 +64,7 @@ from hub.models import (
     SyncJobKind,
     SyncJobState,
 )
-from hub.terms_gate import TermsStatus, require_terms_accepted
+from hub.terms_gate import TermsStatus, require_accepted, require_terms_accepted
 from standalone_calendar import StandaloneCalendarAdapter
 
 
@@ -382,7 +382,7 @@ NOT_LOOKED_UP = _NotLookedUp.TOKEN
 
 def book(
     db: Session,
-    citizen: Citizen,
+    citizen: Citizen | Callable[[], Citizen],
     clinic: Clinic | ClinicSettings,
     slot_id: str,
     idempotency_key: str,
@@ -395,7 +395,9 @@ def book(
     A repeated request is answered with the booking its key made, whatever changed since.
     ``earlier``: the id of that booking (``None``: there is none) when the caller read it in this
     transaction already (:func:`booking_context`); ``full_slot_type``: what that same statement
-    said of the built-in calendar's time (:attr:`BookingContext.full_slot_type`).
+    said of the built-in calendar's time (:attr:`BookingContext.full_slot_type`). ``citizen``
+    may be given as a function that makes it, called only when needed: a time that was full
+    is refused without it.
 
     At a clinic whose timebook shares our database the key is stored together with the booking,
     after the timebook booked the time, so a refused attempt (nine of ten in a rush) writes
@@ -407,12 +409,21 @@ def book(
         raise NotFound(_l("That time or booking does not exist."))
     timebook = standalone() if in_fallback else timebook_for(clinic)
     if not (in_fallback or timebook.capabilities.transactional):
+        citizen = _made(citizen)
         return _book_claiming_first(db, citizen, clinic, slot_id, idempotency_key, timebook.key, terms)
-    found = _existing(db, citizen, idempotency_key) if earlier is NOT_LOOKED_UP else _by_id(db, earlier)
+    if earlier is NOT_LOOKED_UP:
+        citizen = _made(citizen)
+        found = _existing(db, citizen, idempotency_key)
+    else:
+        found = _by_id(db, earlier)
     if found is not None:
         return _same_request(found, clinic, slot_id), False
     require_case_type(clinic, CaseType.BOOK)
-    require_terms_accepted(db, citizen, clinic, CaseType.BOOK, known=terms)
+    if terms is None:
+        citizen = _made(citizen)
+        require_terms_accepted(db, citizen, clinic, CaseType.BOOK)
+    else:
+        require_accepted(terms, clinic, CaseType.BOOK)
     if (
         full_slot_type is not None
         and earlier is not NOT_LOOKED_UP
@@ -422,6 +433,7 @@ def book(
         # booked the time before it, so the answer needs no seat and no second look at the key.
         shown_slot_type(clinic, full_slot_type)  # hidden types are never bookable
         raise SlotTaken()
+    citizen = _made(citizen)
     try:
         result = timebook.make_booking(
             clinic_ref(clinic), slot_id.removeprefix(FALLBACK_PREFIX), _told(timebook, citizen)
@@ -452,6 +464,10 @@ def book(
     db.flush()
     _record_change(db, booking, "created", fallback=in_fallback)
     return booking, True
+
+
+def _made(citizen: Citizen | Callable[[], Citizen]) -> Citizen:
+    return citizen if isinstance(citizen, Citizen) else citizen()
 
 
 def _told(timebook: Any, citizen: Citizen) -> Subject:

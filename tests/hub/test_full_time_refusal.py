@@ -111,3 +111,17 @@ def test_a_full_time_of_a_kind_no_longer_shown_is_not_found_like_a_free_one(
     assert response.status_code == 404
     db.expire_all()
     assert len(db.scalars(select(Booking)).all()) == 1
+
+
+def test_a_citizen_no_longer_on_record_is_asked_to_log_in_even_at_a_full_time(
+    client, login, create_clinic, app, db
+) -> None:
+    """The refusal of a full time needs nothing of the citizen but that there is one."""
+    clinic, slot, other = _full_time(client, login, create_clinic, app)
+    db.execute(text("DELETE FROM citizen WHERE id NOT IN (SELECT citizen_id FROM booking)"))  # anna's
+    db.commit()
+
+    response = book(other, clinic.hsa_id, slot["id"], key="anna-key-1")
+
+    assert response.status_code == 401
+    assert db.scalar(select(SeatCount.booked)) == 1

@@ -50,6 +50,10 @@ class SlotTypeSettings:
         return [w for w in self.windows if practitioner_id is None or w.practitioner_id == practitioner_id]
 
 
+#: Times a snapshot remembers (a few hundred bytes each).
+OPEN_TIME_CACHE_SIZE = 10_000
+
+
 @dataclass(frozen=True)
 class CalendarSettings:
     """Everything that decides whether a time exists and may be booked, except its seats."""
@@ -64,6 +68,12 @@ class CalendarSettings:
     closed_days: frozenset[date]
     absences: tuple[Absence, ...]
     practitioner_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # id → (code, name)
+    #: Times worked out already: a rush asks about each time ten times or more, and working one
+    #: out (time zones, cadence, closures) cost a twentieth of an attempt. Bounded, and dropped
+    #: with the snapshot at the next edit.
+    _open_time_cache: dict[tuple[int, datetime, int | None], Candidate | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def slot_type(self, slot_type_id: int) -> SlotTypeSettings | None:
         return self.slot_types.get(slot_type_id)
@@ -94,7 +104,11 @@ class CalendarSettings:
         self, slot_type: SlotTypeSettings, start: datetime, practitioner_id: int | None
     ) -> Candidate | None:
         """The generated time of ``slot_type`` at ``start`` (of that practitioner), if it is open."""
-        return candidate_at(
+        key = (slot_type.id, start, practitioner_id)
+        cache = self._open_time_cache
+        if key in cache:
+            return cache[key]
+        found = candidate_at(
             slot_type.windows_of(practitioner_id),
             self.timezone,
             start,
@@ -102,6 +116,10 @@ class CalendarSettings:
             closed_days=self.closed_days,
             absences=self.absences,
         )
+        if len(cache) >= OPEN_TIME_CACHE_SIZE:
+            cache.clear()  # threads may race here: each result is the same, whoever stores it
+        cache[key] = found
+        return found
 
 
 # -- reading ---------------------------------------------------------------------------------------

@@ -54,6 +54,25 @@ def test_a_day_closed_elsewhere_cannot_be_booked_by_the_next_request(db, elsewhe
     assert timebook.make_booking(clinic, second, Subject("citizen-2")).booking.slot.id == second
 
 
+def test_a_time_asked_about_before_its_day_was_closed_is_refused_after(db, elsewhere, clinic) -> None:
+    """The snapshot remembers the times it worked out (a rush asks about each one many times);
+    a closed day must still refuse them."""
+    timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
+    first, second = _monday_slot(timebook, clinic, 0), _monday_slot(timebook, clinic, 1)
+    timebook.make_booking(clinic, first, Subject("citizen-1"))
+    db.commit()
+    assert timebook.seat_probe(clinic, second) is not None  # worked out, and remembered
+
+    calendar_id = elsewhere.scalar(select(Calendar.id).where(Calendar.clinic_hsa_id == clinic.hsa_id))
+    elsewhere.add(ClosedDate(calendar_id=calendar_id, day=MONDAY, reason="Studiedag"))
+    elsewhere.commit()
+
+    with pytest.raises(NotFound):
+        timebook.make_booking(clinic, second, Subject("citizen-2"))
+    assert timebook.seat_probe(clinic, second) is None
+    db.rollback()
+
+
 def test_more_seats_set_elsewhere_are_offered_by_the_next_request(db, elsewhere, clinic) -> None:
     timebook = StandaloneCalendarAdapter(session=lambda: db, clock=lambda: NOW)
     slot = _monday_slot(timebook, clinic)

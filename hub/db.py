@@ -172,10 +172,11 @@ def commit_or_rollback(response: Response) -> Response:
 
 def roll_back_now() -> None:
     """Roll the request's work back before its error answer is rendered rather than after, so that
-    the row locks it took are released at once; the request's end then finds nothing to undo."""
-    current = g.get("db_session")
+    the row locks it took are released at once; the request's end then finds nothing to undo.
+    Closing rolls back, as in :func:`commit_or_rollback`."""
+    current = g.pop("db_session", None)
     if current is not None:
-        current.rollback()
+        current.close()
 
 
 @contextmanager

@@ -52,6 +52,7 @@ from hub.booking.timebooks import (
 )
 from hub.citizens import subject_of
 from hub.db import adopt_stored, reads_before_transaction
+from hub.driver_reads import DriverRead
 from hub.errors import Conflict, NotAllowed, NotFound, RecordSystemUnavailable, SlotTaken, ValidationFailed
 from hub.models import (
     Booking,
@@ -259,18 +260,19 @@ def free_slots(
 # -- booking ---------------------------------------------------------------------------------------
 
 
-_BOOKING_OF_KEY = select(Booking.__table__.c.id).where(
-    Booking.__table__.c.citizen_id == bindparam("citizen_id"),
-    Booking.__table__.c.idempotency_key == bindparam("idempotency_key"),
+# Read past SQLAlchemy (hub.driver_reads): every attempt that lost a race for a seat asks it.
+_BOOKING_OF_KEY = DriverRead(
+    select(Booking.__table__.c.id).where(
+        Booking.__table__.c.citizen_id == bindparam("citizen_id"),
+        Booking.__table__.c.idempotency_key == bindparam("idempotency_key"),
+    )
 )
 
 
 def _existing(db: Session, citizen: Citizen, idempotency_key: str) -> Booking | None:
-    # The id by a Core statement; the object only when there is one (most lookups find none).
-    booking_id = db.execute(
-        _BOOKING_OF_KEY, {"citizen_id": citizen.id, "idempotency_key": idempotency_key}
-    ).scalar()
-    return _by_id(db, booking_id)
+    # The id first; the object only when there is one (most lookups find none).
+    row = _BOOKING_OF_KEY.first(db, {"citizen_id": citizen.id, "idempotency_key": idempotency_key})
+    return _by_id(db, row[0] if row is not None else None)
 
 
 @functools.cache

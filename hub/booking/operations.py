@@ -395,8 +395,8 @@ def book(
     """Book a time once per idempotency key; return the booking and whether it is new.
 
     A repeated request is answered with the booking its key made, whatever changed since.
-    ``earlier``: the id of that booking (``None``: there is none) when the caller read it in this
-    transaction already (:func:`booking_context`); ``full_slot_type``: what that same statement
+    ``earlier``: the id of that booking (``None``: there is none) when the caller read it for this
+    request already (:func:`booking_context`); ``full_slot_type``: what that same statement
     said of the built-in calendar's time (:attr:`BookingContext.full_slot_type`). ``citizen``
     may be given as a function that makes it, called only when needed: a time that was full
     is refused without it.

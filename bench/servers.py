@@ -37,14 +37,14 @@ def export(commit: str, code: Path) -> Path:
 class GunicornSettings:
     """One set of settings shared by the hub and the baseline, so they are compared fairly."""
 
-    # One process per core, each with threads enough to overlap its requests' database waits. The
-    # hub gains nothing from more than 8 (a sweep of 4, 8 and 16 gave the same rate within noise,
-    # and 16 the worst p99), while the bare baseline loses a quarter of its rate at 16: 8 is tuned
-    # for the hub without handicapping the baseline. Sync workers close every connection (no
+    # One process per core, each with threads enough to overlap its requests' database waits. Since
+    # a refused booking is one round trip, 4 threads per worker serve the hub at least as fast as
+    # 8, with a lower p99 in each of four alternated pairs of runs; the bare baseline is the same at
+    # 4 and 8 and loses a quarter of its rate at 16. Sync workers close every connection (no
     # keep-alive) and serve 1 request per process; see bench/README.md.
     worker_class: str = "gthread"
     workers: int = 2
-    threads: int = 8
+    threads: int = 4
 
     def describe(self) -> str:
         if self.worker_class == "gthread":

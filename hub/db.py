@@ -164,16 +164,15 @@ def commit_or_rollback(response: Response) -> Response:
         if response.status_code < 400:
             current.commit()
         else:
-            # Closing rolls back too, and skips restoring the session's objects, which nothing
-            # uses once the error answer is rendered (a refusal is nine attempts of ten in a rush).
-            g.pop("db_session").close()
+            roll_back_now()
     return response
 
 
 def roll_back_now() -> None:
     """Roll the request's work back before its error answer is rendered rather than after, so that
     the row locks it took are released at once; the request's end then finds nothing to undo.
-    Closing rolls back, as in :func:`commit_or_rollback`."""
+    Closing rolls back too, and skips restoring the session's objects, which nothing uses once
+    the error answer is rendered (a refusal is nine booking attempts of ten in a rush)."""
     current = g.pop("db_session", None)
     if current is not None:
         current.close()

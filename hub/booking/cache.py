@@ -26,15 +26,24 @@ class SlotCache:
         self._entries: dict[Hashable, tuple[float, Any]] = {}
         self._generation: dict[int, int] = {}
 
+    def peek(self, clinic_id: int, key: Hashable) -> Any | None:
+        """The live entry for ``key``, or None (cached values are never None)."""
+        if self.ttl <= 0:
+            return None
+        with self._lock:
+            hit = self._entries.get((clinic_id, self._generation.get(clinic_id, 0), key))
+        return hit[1] if hit is not None and hit[0] > self._clock() else None
+
     def get_or_load(self, clinic_id: int, key: Hashable, load: Callable[[], Any]) -> Any:
+        hit = self.peek(clinic_id, key)
+        if hit is not None:
+            return hit
         if self.ttl <= 0:
             return load()
         now = self._clock()
         with self._lock:
+            # Taken before the load: a booking meanwhile leaves what the load read already stale.
             full_key = (clinic_id, self._generation.get(clinic_id, 0), key)
-            hit = self._entries.get(full_key)
-            if hit is not None and hit[0] > now:
-                return hit[1]
         value = load()  # outside the lock: a slow record system must not block other clinics
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:

@@ -206,26 +206,46 @@ def search_window(clinic: Clinic, first_day: date | None, last_day: date | None)
     return max(start, utc_now()), end
 
 
+@dataclass(frozen=True)
+class RecordSystemQuery:
+    """A question to a clinic's record system, answered through the short-lived cache.
+
+    Calling it needs no app or database context, so it can run in a worker thread.
+    """
+
+    app: Any
+    connection: Connection
+    ref: ClinicRef
+    slot_type_code: str
+    start: datetime
+    end: datetime
+
+    @property
+    def _key(self) -> tuple[str, str, datetime, datetime]:
+        # The start rounded down, so that repeated searches within a minute share one entry.
+        return ("slots", self.slot_type_code, self.start.replace(second=0, microsecond=0), self.end)
+
+    def cached(self) -> list[Slot] | None:
+        """The answer from the cache, or None when the record system has to be asked."""
+        hit = slot_cache(self.app).peek(self.connection.clinic_id, self._key)
+        return None if hit is None else self._from_now(hit)
+
+    def __call__(self) -> list[Slot]:
+        def load() -> list[Slot]:
+            adapter = connect(self.app, self.connection)
+            return adapter.available_slots(self.ref, self.slot_type_code, self.start, self.end)
+
+        return self._from_now(slot_cache(self.app).get_or_load(self.connection.clinic_id, self._key, load))
+
+    def _from_now(self, slots: list[Slot]) -> list[Slot]:
+        return [s for s in slots if s.start >= self.start]
+
+
 def record_system_query(
     clinic: Clinic, slot_type_code: str, start: datetime, end: datetime
-) -> Callable[[], list[Slot]]:
-    """Prepare a question to the clinic's record system, answered through the short-lived cache.
-
-    The returned callable needs no app or database context, so it can run in a worker thread.
-    """
+) -> RecordSystemQuery:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    cache = slot_cache(app)
-    connection, ref = Connection.of(clinic), clinic_ref(clinic)
-    # Round the start down so that repeated searches within a minute share one cache entry.
-    key = ("slots", slot_type_code, start.replace(second=0, microsecond=0), end)
-
-    def ask() -> list[Slot]:
-        def load() -> list[Slot]:
-            return connect(app, connection).available_slots(ref, slot_type_code, start, end)
-
-        return [s for s in cache.get_or_load(connection.clinic_id, key, load) if s.start >= start]
-
-    return ask
+    return RecordSystemQuery(app, Connection.of(clinic), clinic_ref(clinic), slot_type_code, start, end)
 
 
 def fallback_slots(clinic: Clinic, slot_type_code: str, start: datetime, end: datetime) -> list[Slot]:

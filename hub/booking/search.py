@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic_adapters import Slot
-from clinic_adapters.resilience import CallPool, OutcomeStatus, fan_out
+from clinic_adapters.resilience import CallPool, Outcome, OutcomeStatus, fan_out
 from clinic_adapters.timezones import to_local, utc_now
 from hub.booking import operations as ops
 from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType
@@ -107,12 +107,15 @@ def first_free_times(
         c.id: ops.search_window(c, first_day, last_day or _short_last_day(c, first_day)) for c in clinics
     }
     remote = [c for c in clinics if c.connection != "standalone"]
-    calls: dict[int, Callable[[], list[Slot]]] = {
-        c.id: ops.record_system_query(c, slot_type_code, *windows[c.id]) for c in remote
-    }
-    outcomes = (
-        fan_out(calls, float(app.config["FEDERATED_DEADLINE_SECONDS"]), pool=_pool(app)) if calls else {}
-    )
+    queries = {c.id: ops.record_system_query(c, slot_type_code, *windows[c.id]) for c in remote}
+    # Cached answers are read here: a worker thread per clinic would cost more than the answer.
+    outcomes: dict[int, Outcome[list[Slot]]] = {}
+    for clinic_id, query in queries.items():
+        if (cached := query.cached()) is not None:
+            outcomes[clinic_id] = Outcome(OutcomeStatus.OK, value=cached)
+    calls: dict[int, Callable[[], list[Slot]]] = {k: q for k, q in queries.items() if k not in outcomes}
+    if calls:
+        outcomes |= fan_out(calls, float(app.config["FEDERATED_DEADLINE_SECONDS"]), pool=_pool(app))
     answers = []
     for clinic in clinics:
         start, end = windows[clinic.id]

@@ -6,6 +6,7 @@ after restart, refusal as a visible conflict) and federated search with slow and
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from booking_helpers import book, bookable_day, free_slots
 from sqlalchemy import select
 
 from clinic_adapters import ClinicRef, Subject, get_adapter
+from clinic_adapters.resilience import CallPool
 from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig, SimSlotType, SimWindow
 from clinic_adapters.simulators.riv_soap import RivSoapSimulator
 from clinic_adapters.simulators.riv_soap.presets import simple_facility
@@ -348,6 +350,37 @@ def _cache_until_a_booking(fhir, db, client, login) -> None:
     assert book(client, clinic.hsa_id, first["id"], key="cache-key-1").status_code == 201
     after = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
     assert len(fhir.requests) > asked and after["times"][0]["start"] != first["start"]
+
+
+def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_systems(
+    fhir, db, client, app
+) -> None:
+    remote_clinic(
+        db,
+        "SE2321000016-FHIR",
+        "fhir-r4",
+        fhir.adapter_config(read_timeout=10.0),
+        resilience={"deadline_seconds": 15.0},
+    )
+    saved = app.config["FEDERATED_DEADLINE_SECONDS"]
+    app.config["FEDERATED_DEADLINE_SECONDS"] = 20.0
+    fresh = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+    assert [c["status"] for c in fresh["clinics"]] == ["ok"] and fresh["times"]
+
+    app.config["FEDERATED_DEADLINE_SECONDS"] = 1.0
+    released = threading.Event()
+    busy = CallPool(1, "busy-search")
+    busy.submit(released.wait, 30)  # the only worker waits, as on a record system that hangs
+    app.extensions["hub.federated_pool"] = busy
+    try:
+        again = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+    finally:
+        released.set()
+        busy.shutdown()
+        app.extensions.pop("hub.federated_pool")
+        app.config["FEDERATED_DEADLINE_SECONDS"] = saved
+    assert [c["status"] for c in again["clinics"]] == ["ok"]
+    assert again["times"] == fresh["times"]
 
 
 def test_health_of_each_record_system_is_visible(soap, db, client, app, short_deadlines) -> None:

@@ -17,15 +17,14 @@ import math
 import os
 import random
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,6 +39,7 @@ from servers import (
     export,
     machine_busy_seconds,
     postgres_cpu_seconds,
+    py_spy,
 )
 
 MiB = 1024 * 1024
@@ -217,38 +217,6 @@ def phase_line(r: PhaseResult) -> str:
     )
 
 
-@contextmanager
-def py_spy(server: Gunicorn, out: Path) -> Iterator[None]:
-    """Sample every hub worker while the block runs (on-CPU Python stacks only)."""
-    assert server.process is not None
-    spy = str(Path(sys.executable).with_name("py-spy"))
-    proc = subprocess.Popen(
-        [
-            spy,
-            "record",
-            "--pid",
-            str(server.process.pid),
-            "--subprocesses",
-            "--rate",
-            "200",
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-            "--nonblocking",
-            "--gil",  # only threads holding the GIL: where the workers' CPU goes, not their waits
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # let it attach before the load starts
-    try:
-        yield
-    finally:
-        proc.send_signal(signal.SIGINT)  # makes py-spy write its output
-        proc.wait(timeout=60)
-
-
 def machine_facts(args: argparse.Namespace, admin_url: str) -> dict[str, str]:
     import psycopg
 
@@ -383,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_phase(name, who.url, attempts, args.clients, args.max_phase_seconds)
         else:
             profiling = args.profile and who.name == "hub" and label == "r1"
-            with py_spy(who.server, out / "hub-profile.txt") if profiling else ExitStack():
+            with py_spy(who.server.main_pid(), out / "hub-profile.txt") if profiling else ExitStack():
                 result = measured_phase(name, who.server, who.url, attempts, args)
         if who.books_slots:
             problems.extend(verify.check_hub_phase(engine, result, [str(t) for t in targets], args.capacity))

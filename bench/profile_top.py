@@ -35,6 +35,12 @@ def main() -> None:
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--match", default="", help="only list functions whose name contains this")
+    parser.add_argument(
+        "--within",
+        default="wsgi_app",
+        help="count only stacks through this function (default: the Flask app's request handling;"
+        " 'first_free_times' or 'fan_out' for the federated search's threads, '' for all)",
+    )
     args = parser.parse_args()
 
     inclusive: Counter[str] = Counter()
@@ -42,15 +48,17 @@ def main() -> None:
     total = 0
     for line in args.profile.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit() or "wsgi_app" not in stack:
+        if not stack or not count_text.isdigit() or args.within not in stack:
             continue
         count = int(count_text)
         frames = [short(f) for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
         total += count
         for name in set(frames):
             inclusive[name] += count
         own[frames[-1]] += count
-    print(f"{total} samples inside request handling")
+    print(f"{total} samples through {args.within!r}")
     for title, counter in (("inclusive", inclusive), ("own", own)):
         print(f"\n-- top {args.top} by {title} share --")
         shown = [(n, c) for n, c in counter.most_common() if args.match in n][: args.top]

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +117,10 @@ class Gunicorn:
         self.stop()
         raise RuntimeError(f"{self.name}: not ready after {timeout:.0f} s")
 
+    def main_pid(self) -> int:
+        assert self.process is not None, f"{self.name} is not running"
+        return self.process.pid
+
     def worker_pids(self) -> list[int]:
         if self.process is None:
             return []
@@ -175,3 +181,35 @@ def machine_busy_seconds() -> float:
     """CPU seconds used by anything on the machine (all cores), to see whether it was saturated."""
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+@contextmanager
+def py_spy(pid: int, out: Path) -> Iterator[None]:
+    """Sample the process ``pid`` and its children while the block runs, into ``out`` (py-spy's
+    raw format, for ``profile_top.py``): on-CPU Python stacks only."""
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    proc = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+            "--gil",  # only threads holding the GIL: where the CPU goes, not the waits
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # let it attach before the load starts
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # makes py-spy write its output
+        proc.wait(timeout=60)

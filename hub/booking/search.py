@@ -11,7 +11,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -103,9 +103,12 @@ def first_free_times(
     started = time.perf_counter()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     clinics = clinics_offering(db, slot_type_code, municipality)
-    windows = {
-        c.id: ops.search_window(c, first_day, last_day or _short_last_day(c, first_day)) for c in clinics
-    }
+    # A window depends only on the clinic's time zone, and a region's clinics mostly share one.
+    by_zone: dict[str, tuple[datetime, datetime]] = {}
+    for c in clinics:
+        if c.timezone not in by_zone:
+            by_zone[c.timezone] = ops.search_window(c, first_day, last_day or _short_last_day(c, first_day))
+    windows = {c.id: by_zone[c.timezone] for c in clinics}
     remote = [c for c in clinics if c.connection != "standalone"]
     queries = {c.id: ops.record_system_query(c, slot_type_code, *windows[c.id]) for c in remote}
     # Cached answers are read here: a worker thread per clinic would cost more than the answer.

@@ -9,19 +9,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 
 import pytest
 from booking_helpers import book, bookable_day, free_slots
 from sqlalchemy import select
 
-from clinic_adapters import ClinicRef, Subject, get_adapter
+from clinic_adapters import ClinicRef, Slot, Subject, get_adapter
 from clinic_adapters.resilience import CallPool
 from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig, SimSlotType, SimWindow
 from clinic_adapters.simulators.riv_soap import RivSoapSimulator
 from clinic_adapters.simulators.riv_soap.presets import simple_facility
 from clinic_adapters.timezones import utc_now
+from hub.booking.cache import slot_cache
+from hub.booking.operations import record_system_query
 from hub.booking.sync import sync_due
 from hub.models import AuditEvent, Booking, CaseType, Clinic, ClinicCaseType, ClinicSlotType, SyncJob
 from standalone_calendar.models import Calendar, OpeningRule, SlotType
@@ -381,6 +383,21 @@ def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_system
         app.config["FEDERATED_DEADLINE_SECONDS"] = saved
     assert [c["status"] for c in again["clinics"]] == ["ok"]
     assert again["times"] == fresh["times"]
+
+
+def test_an_answer_cached_earlier_in_the_minute_leaves_out_the_times_that_began_since(fhir, db, app) -> None:
+    clinic = remote_clinic(db, "SE2321000016-FHIR", "fhir-r4", fhir.adapter_config())
+    minute = datetime(2026, 12, 1, 9, 13, tzinfo=UTC)
+    times = [minute, minute + timedelta(seconds=40), minute + timedelta(minutes=7)]
+    slots = [Slot(f"s{n}", clinic.hsa_id, "LAK20", t, t + timedelta(minutes=20)) for n, t in enumerate(times)]
+    end = minute + timedelta(days=3)
+    with app.test_request_context():
+        loaded = record_system_query(clinic, "LAK20", minute, end)
+        slot_cache(app).get_or_load(clinic.id, loaded._key, lambda: slots)  # as the first search stored it
+        later = record_system_query(clinic, "LAK20", minute + timedelta(seconds=30), end)
+        assert [s.id for s in later.cached() or []] == ["s1", "s2"]
+        assert [s.id for s in later()] == ["s1", "s2"]
+        assert len(fhir.requests) == 0  # both from the cache
 
 
 def test_health_of_each_record_system_is_visible(soap, db, client, app, short_deadlines) -> None:

@@ -34,9 +34,16 @@ class SlotCache:
             hit = self._entries.get((clinic_id, self._generation.get(clinic_id, 0), key))
         return hit[1] if hit is not None and hit[0] > self._clock() else None
 
-    def get_or_load(self, clinic_id: int, key: Hashable, load: Callable[[], Any]) -> Any:
+    def get_or_load(
+        self,
+        clinic_id: int,
+        key: Hashable,
+        load: Callable[[], Any],
+        usable: Callable[[Any], bool] = lambda _value: True,
+    ) -> Any:
+        """The live entry for ``key`` if it is ``usable``, else what ``load`` returns (stored)."""
         hit = self.peek(clinic_id, key)
-        if hit is not None:
+        if hit is not None and usable(hit):
             return hit
         if self.ttl <= 0:
             return load()

@@ -222,27 +222,32 @@ class RecordSystemQuery:
     end: datetime
 
     @property
-    def _key(self) -> tuple[str, str, datetime, datetime]:
-        # The start rounded down, so that repeated searches within a minute share one entry.
-        return ("slots", self.slot_type_code, self.start.replace(second=0, microsecond=0), self.end)
+    def _key(self) -> tuple[str, str, datetime]:
+        # Not the start: a search's window starts now, so it moves on every search. An answer
+        # loaded from an earlier start holds every time of a later one (see _covers).
+        return ("slots", self.slot_type_code, self.end)
+
+    def _covers(self, entry: tuple[datetime, list[Slot]]) -> bool:
+        return entry[0] <= self.start
 
     def cached(self) -> list[Slot] | None:
         """The answer from the cache, or None when the record system has to be asked."""
         hit = slot_cache(self.app).peek(self.connection.clinic_id, self._key)
-        return None if hit is None else self._from_now(hit)
+        return self._from_start(hit[1]) if hit is not None and self._covers(hit) else None
 
     def __call__(self) -> list[Slot]:
-        def load() -> list[Slot]:
+        def load() -> tuple[datetime, list[Slot]]:
             adapter = connect(self.app, self.connection)
             slots = adapter.available_slots(self.ref, self.slot_type_code, self.start, self.end)
             # Sorted already, as the contract asks: then this costs one pass, and the cached list
             # can be cut by bisection on every later search.
-            return sorted(slots, key=_start_of)
+            return self.start, sorted(slots, key=_start_of)
 
-        return self._from_now(slot_cache(self.app).get_or_load(self.connection.clinic_id, self._key, load))
+        cache = slot_cache(self.app)
+        entry = cache.get_or_load(self.connection.clinic_id, self._key, load, usable=self._covers)
+        return self._from_start(entry[1])
 
-    def _from_now(self, slots: list[Slot]) -> list[Slot]:
-        # A cached answer can be up to a minute older than this search's start (see _key).
+    def _from_start(self, slots: list[Slot]) -> list[Slot]:
         return slots[bisect.bisect_left(slots, self.start, key=_start_of) :]
 
 

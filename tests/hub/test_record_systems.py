@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as wall
 
 import pytest
@@ -385,19 +385,27 @@ def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_system
     assert again["times"] == fresh["times"]
 
 
-def test_an_answer_cached_earlier_in_the_minute_leaves_out_the_times_that_began_since(fhir, db, app) -> None:
+def test_a_cached_answer_serves_later_searches_without_the_times_that_began_since(fhir, db, app) -> None:
     clinic = remote_clinic(db, "SE2321000016-FHIR", "fhir-r4", fhir.adapter_config())
-    minute = datetime(2026, 12, 1, 9, 13, tzinfo=UTC)
-    times = [minute, minute + timedelta(seconds=40), minute + timedelta(minutes=7)]
+    loaded_at = utc_now() + timedelta(hours=1)
+    times = [loaded_at, loaded_at + timedelta(minutes=1), loaded_at + timedelta(minutes=7)]
     slots = [Slot(f"s{n}", clinic.hsa_id, "LAK20", t, t + timedelta(minutes=20)) for n, t in enumerate(times)]
-    end = minute + timedelta(days=3)
+    end = loaded_at + timedelta(days=3)
     with app.test_request_context():
-        loaded = record_system_query(clinic, "LAK20", minute, end)
-        slot_cache(app).get_or_load(clinic.id, loaded._key, lambda: slots)  # as the first search stored it
-        later = record_system_query(clinic, "LAK20", minute + timedelta(seconds=30), end)
-        assert [s.id for s in later.cached() or []] == ["s1", "s2"]
-        assert [s.id for s in later()] == ["s1", "s2"]
-        assert len(fhir.requests) == 0  # both from the cache
+        first = record_system_query(clinic, "LAK20", loaded_at, end)
+        slot_cache(app).get_or_load(
+            clinic.id, first._key, lambda: (loaded_at, slots)
+        )  # as a search stores it
+        # Searches a little later, also in the next minute, share it (no full refresh every minute).
+        for seconds in (30, 90):
+            later = record_system_query(clinic, "LAK20", loaded_at + timedelta(seconds=seconds), end)
+            assert [s.id for s in later.cached() or []] == ["s1", "s2"][seconds // 60 :]
+            assert [s.id for s in later()] == ["s1", "s2"][seconds // 60 :]
+        assert len(fhir.requests) == 0
+        # A search from before the cached answer's start cannot use it: the record system is asked.
+        earlier = record_system_query(clinic, "LAK20", loaded_at - timedelta(minutes=30), end)
+        assert earlier.cached() is None
+        assert "s0" not in {s.id for s in earlier()} and len(fhir.requests) > 0
 
 
 def test_health_of_each_record_system_is_visible(soap, db, client, app, short_deadlines) -> None:

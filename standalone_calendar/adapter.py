@@ -222,19 +222,20 @@ class StandaloneCalendarAdapter(ClinicAdapter):
             raise NotAllowed("you already have this time")
         booking_id = str(uuid.uuid4())
         self.db.execute(
-            insert(CalendarBooking.__table__).values(
-                id=booking_id,
-                calendar_id=settings.id,
-                seat_count_id=seat_id,
-                slot_type_id=slot_type.id,
-                practitioner_id=candidate.practitioner_id,
-                starts_at=candidate.start,
-                ends_at=candidate.end,
-                subject_ref=subject.ref,
-                status="booked",
-                series_id=series_id,
-                created_at=self._clock(),
-            )
+            _INSERT_BOOKING,
+            {
+                "id": booking_id,
+                "calendar_id": settings.id,
+                "seat_count_id": seat_id,
+                "slot_type_id": slot_type.id,
+                "practitioner_id": candidate.practitioner_id,
+                "starts_at": candidate.start,
+                "ends_at": candidate.end,
+                "subject_ref": subject.ref,
+                "status": "booked",
+                "series_id": series_id,
+                "created_at": self._clock(),
+            },
         )
         return self._new_booking(settings, slot_type, candidate, booking_id, subject)
 
@@ -451,6 +452,8 @@ def _contract_slot(
 
 
 _booking = CalendarBooking.__table__.c
+# Built once: building ``insert().values()`` per booking took about half as long as running it.
+_INSERT_BOOKING = insert(CalendarBooking.__table__)
 _HOLDS_QUERY = (  # on the table: a Core statement skips the ORM's execution path
     select(_booking.id)
     .where(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_skeleton
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_date, format_time, get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from clinic_adapters.timezones import to_local
 
@@ -21,7 +23,16 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    header = request.headers.get("Accept-Language")
+    return (header and _best_language(header, tuple(languages))) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@lru_cache(maxsize=512)
+def _best_language(accept_language: str, languages: tuple[str, ...]) -> str | None:
+    # Browsers send a handful of distinct headers, parsed here once each rather than per request
+    # (every error answer is rendered in the user's language, nine booking attempts of ten in a
+    # rush). Bounded: the header is the client's to choose.
+    return parse_accept_header(accept_language, LanguageAccept).best_match(languages)
 
 
 @cache

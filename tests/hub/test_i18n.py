@@ -65,6 +65,25 @@ def test_accept_language_then_the_users_choice(client) -> None:
     assert "Find a clinic" in page and 'lang="en"' in page
 
 
+@pytest.mark.parametrize(
+    ("header", "heading"),
+    [
+        ("fr-FR,fr;q=0.9,en;q=0.8", "Find a clinic"),  # the first language offered, by weight
+        ("de-AT", "Praxis finden"),  # a regional variant falls back to its language
+        ("en;q=0.2,de;q=0.7", "Praxis finden"),
+        ("fr, it", "Hitta en mottagning"),  # nothing offered: Swedish
+        ("", "Hitta en mottagning"),
+        ("en-GB", "Find a clinic"),
+    ],
+)
+def test_accept_language_picks_the_best_offered_language(client, header: str, heading: str) -> None:
+    # Twice each, and between other languages' requests: an answer remembered for one header
+    # never leaks into another's.
+    for _ in range(2):
+        assert heading in client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+        assert "Praxis finden" in client.get("/", headers={"Accept-Language": "de"}).get_data(as_text=True)
+
+
 def test_weekday_names_follow_the_locale(client, create_clinic) -> None:
     from booking_helpers import bookable_day
 

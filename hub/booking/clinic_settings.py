@@ -187,7 +187,7 @@ class ClinicSettingsCache:
         ("session", e-ID session id), as the login knows the citizen
         (:func:`hub.auth.citizen_reference`)."""
         by, value = citizen
-        row = _CONTEXT[by].first(
+        row = _CONTEXT[by].first_before_transaction(
             db,
             {
                 "hsa_id": hsa_id,

@@ -52,7 +52,7 @@ from hub.booking.timebooks import (
     timebook_for,
 )
 from hub.citizens import subject_of
-from hub.db import adopt_stored, reads_before_transaction
+from hub.db import adopt_stored
 from hub.driver_reads import DriverRead
 from hub.errors import Conflict, NotAllowed, NotFound, RecordSystemUnavailable, SlotTaken, ValidationFailed
 from hub.models import (
@@ -154,8 +154,7 @@ def booking_context(
     seat = (
         standalone().seat_probe(ClinicRef(hsa_id), slot_id.removeprefix(FALLBACK_PREFIX)) if slot_id else None
     )
-    with reads_before_transaction(db):
-        found = clinic_settings.for_booking(db, hsa_id, citizen, case_type, idempotency_key, seat)
+    found = clinic_settings.for_booking(db, hsa_id, citizen, case_type, idempotency_key, seat)
     if found is None or not found.clinic.active:
         raise NotFound(_l("There is no clinic with that id."))
     return found

@@ -107,3 +107,50 @@ def test_statement_listeners_still_see_the_read(postgres, app, db) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     assert any("FROM citizen" in s and "lookup_key" in s for s in seen)
+
+
+def test_a_first_read_leaves_the_session_unbegun_and_its_connection_pooled(postgres) -> None:
+    engine = make_engine(postgres, pool_size=1, max_overflow=0)
+    try:
+        with Session(engine) as session:
+            assert (
+                READ.first_before_transaction(session, {"key": "nobody", "before": datetime.now(UTC)}) is None
+            )
+            assert not session.in_transaction()  # a refused request has nothing to roll back
+            assert engine.pool.checkedout() == 0
+            # The session's own connection, the same pooled one, is back out of autocommit: its
+            # writes form one transaction.
+            driver = session.connection().connection.driver_connection
+            assert driver.autocommit is False
+            session.execute(text("CREATE TEMPORARY TABLE scratch (n int)"))
+            session.execute(text("INSERT INTO scratch VALUES (1)"))
+            session.rollback()
+            assert session.scalar(text("SELECT to_regclass('pg_temp.scratch')")) is None
+    finally:
+        engine.dispose()
+
+
+def test_a_first_read_sees_the_requests_pending_changes(db) -> None:
+    created = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
+    citizen = _citizen(db, created)
+    row = READ.first_before_transaction(db, {"key": citizen.lookup_key, "before": created})
+    assert row == (citizen.id, created, None, False)
+
+
+def test_a_link_lost_before_the_first_read_is_taken_out_of_the_pool(postgres) -> None:
+    engine = make_engine(postgres, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+        killer = make_engine(postgres, pool_size=1)
+        with killer.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        with Session(engine) as session, pytest.raises(DBAPIError) as failed:
+            READ.first_before_transaction(session, {"key": "x", "before": datetime.now(UTC)})
+        assert failed.value.connection_invalidated
+        with Session(engine) as session:
+            assert READ.first_before_transaction(session, {"key": "x", "before": datetime.now(UTC)}) is None
+            assert session.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        engine.dispose()

@@ -190,7 +190,7 @@ class FhirR4Adapter(ClinicAdapter):
     def _available(self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime,
                    performer_id: str | None) -> list[Slot]:
         service_id = self._q.service_id(clinic)
-        schedules = self._q.schedules(service_id)
+        schedules = self._q.listing_schedules(service_id)
         extra: list[tuple[str, str]] = []
         if performer_id:
             schedules = {k: v for k, v in schedules.items() if v.performer_id == performer_id}

@@ -8,6 +8,8 @@ up citizens or clinics.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from clinic_adapters.contract import ClinicRef, Subject, normalize_hsa_id
@@ -21,6 +23,12 @@ PAGE_SIZE = "100"  # a wish: servers cap _count, we follow next links anyway
 
 Schedules = dict[str, ScheduleInfo]
 
+#: How long a clinic's Schedules, as last read, serve listings of free times. Schedules change
+#: when a practitioner starts or leaves: a listing this old at most leaves out a new one's times
+#: or shows a closed one's, whose booking reads them afresh and is refused. It saves one request
+#: of three on every listing (a federated search asks every clinic at once).
+LISTING_SCHEDULES_SECONDS = 60.0
+
 
 def slot_schedule(slot: Resource | None) -> str | None:
     return mapping.reference_id((slot or {}).get("schedule"), "Schedule")
@@ -33,11 +41,19 @@ def first_slot_id(appointment: Resource) -> str | None:
 class FhirQueries:
     """Lookups by clinic, patient, slot and appointment on one FHIR server."""
 
-    def __init__(self, http: FhirTransport, patient_system: str, type_system: str | None) -> None:
+    def __init__(
+        self,
+        http: FhirTransport,
+        patient_system: str,
+        type_system: str | None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.http = http
         self.patient_system = patient_system
         self.type_system = type_system
         self._services: dict[str, str] = {}  # normalized HSA-id -> HealthcareService id
+        self._schedules: dict[str, tuple[float, Schedules]] = {}  # service id -> (read at, …)
+        self._monotonic = monotonic
         self._lock = threading.Lock()
 
     # -- clinic ---------------------------------------------------------------------------------
@@ -67,15 +83,28 @@ class FhirQueries:
             self._services.pop(normalize_hsa_id(clinic.hsa_id), None)
 
     def schedules(self, service_id: str) -> Schedules:
-        """Return the clinic's active Schedules by id, with their practitioners."""
+        """Return the clinic's active Schedules by id, with their practitioners (read now)."""
+        read_at = self._monotonic()
         found = self.http.search(
             "Schedule", [("actor", f"HealthcareService/{service_id}"), ("_count", PAGE_SIZE)])
-        return {
+        schedules = {
             s["id"]: mapping.schedule_info(s)
             for s in found
             if s.get("active", True) is not False
             and any(mapping.reference_id(a, "HealthcareService") == service_id for a in s.get("actor") or [])
         }
+        with self._lock:
+            self._schedules[service_id] = (read_at, schedules)
+        return schedules
+
+    def listing_schedules(self, service_id: str) -> Schedules:
+        """The clinic's Schedules for a listing of free times: as last read, if read within
+        :data:`LISTING_SCHEDULES_SECONDS` (by any operation), else read now."""
+        with self._lock:
+            known = self._schedules.get(service_id)
+        if known is not None and self._monotonic() - known[0] < LISTING_SCHEDULES_SECONDS:
+            return known[1]
+        return self.schedules(service_id)
 
     # -- patient --------------------------------------------------------------------------------
 

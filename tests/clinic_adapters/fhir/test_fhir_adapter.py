@@ -277,3 +277,30 @@ def test_a_slot_taken_in_the_record_system_is_not_offered(adapter, north, sim, w
     slot = first_free(adapter, north, week)[0]
     sim.store.set_slot_status(slot.id, "busy")
     assert slot.id not in {s.id for s in first_free(adapter, north, week)}
+
+
+def _schedule_reads(sim) -> int:
+    return len([r for r in sim.requests if r["method"] == "GET" and r["path"] == "/fhir/Schedule"])
+
+
+def test_listings_reuse_the_schedules_for_a_while_and_a_booking_reads_them_afresh(
+    adapter, north, sim, week, citizen, monkeypatch
+):
+    listed = first_free(adapter, north, week)
+    assert first_free(adapter, north, week) == listed
+    assert _schedule_reads(sim) == 1  # one request fewer of three on the second listing
+
+    # A practitioner's schedule closed meanwhile: its times may still be listed for a while, but
+    # booking one reads the schedules afresh and is refused.
+    with sim.store.lock:
+        for schedule in sim.store._resources["Schedule"].values():
+            schedule["active"] = False
+    assert first_free(adapter, north, week) == listed
+    with pytest.raises(NotFound):
+        adapter.make_booking(north, listed[0].id, citizen)
+    assert _schedule_reads(sim) == 2
+    assert first_free(adapter, north, week) == []  # the booking's fresh read serves listings too
+
+    monkeypatch.setattr("clinic_adapters.fhir.queries.LISTING_SCHEDULES_SECONDS", 0.0)
+    first_free(adapter, north, week)
+    assert _schedule_reads(sim) == 3  # once they are older than that, a listing reads them too

@@ -21,6 +21,7 @@ it stops every server it started and runs for about a minute with the defaults.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import statistics
@@ -101,8 +102,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from sqlalchemy import select
+
     from hub import create_app
     from hub.booking.cache import SlotCache
+    from hub.booking.timebooks import Connection, connect
     from hub.db import database
     from hub.migrate import upgrade
     from hub.models import CaseType, Clinic, ClinicCaseType, ClinicSlotType
@@ -204,6 +208,12 @@ def main() -> None:
             app.extensions.pop("hub.adapters", None)
             app.extensions.pop("hub.health", None)
             fresh_cache(ttl)
+            # Built here, outside any deadline (a region's hub builds them once per process): built
+            # by the first search, they make it a cold one, which can open live clinics' breakers.
+            with app.app_context(), database(app).session_scope() as db:
+                for clinic in db.scalars(select(Clinic)):
+                    with contextlib.suppress(Exception):  # a dead clinic's adapter may fail to build
+                        connect(app, Connection.of(clinic))
             for attempt in range(6):
                 if not lost(search()[1]) and attempt >= 1:  # the dead clinics' second failure
                     return

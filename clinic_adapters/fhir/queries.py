@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from clinic_adapters.contract import ClinicRef, Subject, normalize_hsa_id
@@ -41,19 +40,12 @@ def first_slot_id(appointment: Resource) -> str | None:
 class FhirQueries:
     """Lookups by clinic, patient, slot and appointment on one FHIR server."""
 
-    def __init__(
-        self,
-        http: FhirTransport,
-        patient_system: str,
-        type_system: str | None,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, http: FhirTransport, patient_system: str, type_system: str | None) -> None:
         self.http = http
         self.patient_system = patient_system
         self.type_system = type_system
         self._services: dict[str, str] = {}  # normalized HSA-id -> HealthcareService id
         self._schedules: dict[str, tuple[float, Schedules]] = {}  # service id -> (read at, …)
-        self._monotonic = monotonic
         self._lock = threading.Lock()
 
     # -- clinic ---------------------------------------------------------------------------------
@@ -84,7 +76,7 @@ class FhirQueries:
 
     def schedules(self, service_id: str) -> Schedules:
         """Return the clinic's active Schedules by id, with their practitioners (read now)."""
-        read_at = self._monotonic()
+        read_at = time.monotonic()
         found = self.http.search(
             "Schedule", [("actor", f"HealthcareService/{service_id}"), ("_count", PAGE_SIZE)])
         schedules = {
@@ -102,7 +94,7 @@ class FhirQueries:
         :data:`LISTING_SCHEDULES_SECONDS` (by any operation), else read now."""
         with self._lock:
             known = self._schedules.get(service_id)
-        if known is not None and self._monotonic() - known[0] < LISTING_SCHEDULES_SECONDS:
+        if known is not None and time.monotonic() - known[0] < LISTING_SCHEDULES_SECONDS:
             return known[1]
         return self.schedules(service_id)
 

@@ -227,19 +227,28 @@ _STAMP_QUERY = select(_calendar.id, _calendar.settings_stamp).where(
 
 _NOTED = "standalone_calendar.stamps"
 
+#: Noted while ``db`` had not begun: the stamp proves the snapshot for the transaction it begins
+#: next (a request's session runs one), which claims the note the first time it asks.
+_NEXT_TRANSACTION = object()
+
 
 def note_stamp(db: Session, hsa_id: str, calendar_id: int, stamp: str) -> None:
     """Tell the cache the stamp a caller read in ``db``'s current transaction (with a query of
-    its own, say, or just before PostgreSQL's transaction opened: under READ COMMITTED every
-    statement reads a snapshot of its own either way), so the next booking there needs no query
-    of its own to prove its snapshot.
-    ``hsa_id`` is normalized (upper-case)."""
-    db.info.setdefault(_NOTED, {})[hsa_id] = (db.get_transaction(), calendar_id, stamp)
+    its own, say), or just before ``db`` begins one (under READ COMMITTED every statement reads
+    a snapshot of its own either way), so the next booking there needs no query of its own to
+    prove its snapshot. ``hsa_id`` is normalized (upper-case)."""
+    db.info.setdefault(_NOTED, {})[hsa_id] = (db.get_transaction() or _NEXT_TRANSACTION, calendar_id, stamp)
 
 
 def _noted(db: Session, hsa_id: str) -> tuple[int, str] | None:
-    noted = db.info.get(_NOTED, {}).get(hsa_id)
-    if noted is None or noted[0] is None or noted[0] is not db.get_transaction():
+    notes = db.info.get(_NOTED, {})
+    noted = notes.get(hsa_id)
+    current = db.get_transaction()
+    if noted is None or current is None:
+        return None
+    if noted[0] is _NEXT_TRANSACTION:
+        noted = notes[hsa_id] = (current, *noted[1:])
+    if noted[0] is not current:
         return None  # read in another transaction: it proves nothing now
     return noted[1], noted[2]
 

@@ -7,11 +7,13 @@ import threading
 
 import pytest
 from booking_helpers import book, free_slots
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 import terms
 from clinic_adapters.timezones import utc_now
 from hub.models import Booking
+from standalone_calendar import settings
 from standalone_calendar.models import SeatCount, SlotType
 
 
@@ -125,3 +127,25 @@ def test_a_citizen_no_longer_on_record_is_asked_to_log_in_even_at_a_full_time(
 
     assert response.status_code == 401
     assert db.scalar(select(SeatCount.booked)) == 1
+
+
+def test_a_booking_needs_no_query_of_its_own_to_prove_the_calendars_snapshot(
+    client, login, create_clinic
+) -> None:
+    """The context statement read the calendar's settings stamp, before the request's
+    transaction began on PostgreSQL; the booking in that transaction takes the stamp from it."""
+    clinic = create_clinic()
+    login(client)
+    slot = free_slots(client, clinic.hsa_id)[0]
+    stamp_queries = []
+
+    def seen(state) -> None:
+        if state.statement is settings._STAMP_QUERY:
+            stamp_queries.append(state)
+
+    event.listen(Session, "do_orm_execute", seen)  # on sessions: the engine's fast path stays on
+    try:
+        assert book(client, clinic.hsa_id, slot["id"]).status_code == 201
+    finally:
+        event.remove(Session, "do_orm_execute", seen)
+    assert stamp_queries == []

@@ -19,6 +19,10 @@ ClinicAdapter method           RIV-TA operation
 ``subject_schedule``           GetSubjectOfCareSchedule
 =============================  ==========================================
 
+One operation is the hub's own: ``earliest_slots``, the first few free times for a search across
+a region. It has a default built on ``available_slots``; an adapter overrides it only when its
+record system can answer that with less work (contract 1.1; 1.0 adapters work unchanged).
+
 Rules that hold for every implementation:
 
 * Every instant crossing this border is a timezone-aware ``datetime`` in UTC. Adapters convert
@@ -38,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"  # 1.1: earliest_slots (with a default, so 1.0 adapters still work)
 
 
 def normalize_hsa_id(hsa_id: str) -> str:
@@ -285,6 +289,20 @@ class ClinicAdapter(abc.ABC):
         ``start`` and ``end`` are aware UTC instants. Results are sorted by start time, never in
         the past, and carry the number of free seats.
         """
+
+    def earliest_slots(
+        self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Slot]:
+        """Return the first ``limit`` of :meth:`available_slots` (a hub extension, no RIV-TA twin).
+
+        A first-free search across a region needs a few times per clinic, not every time of
+        several days. The default asks for all and keeps the first; an adapter whose record system
+        can answer with less (a sorted, paged search) overrides this. Either way the answer is
+        exactly the first ``limit`` times :meth:`available_slots` would return, seats included.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        return self.available_slots(clinic, time_type_id, start, end)[:limit]
 
     def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:
         """Return the local dates in ``[start, end]`` with at least one free slot (GetAvailableDates).

@@ -371,6 +371,12 @@ class ResilientAdapter(ClinicAdapter):
             "available_slots", clinic, _READ, clinic, time_type_id, start, end, performer_id=performer_id
         )
 
+    def earliest_slots(
+        self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Slot]:
+        """Delegate the first free times (read: retried)."""
+        return self._call("earliest_slots", clinic, _READ, clinic, time_type_id, start, end, limit)
+
     def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:
         """Delegate GetAvailableDates (read: retried)."""
         return self._call("available_dates", clinic, _READ, clinic, time_type_id, start, end)

@@ -252,6 +252,19 @@ def performer_filter_returns_only_that_performer(ctx: KitContext) -> None:
     expect(not others, f"asked for performer {performer!r}, got times of {sorted(map(str, others))}")
 
 
+@check("availability")
+def earliest_times_are_the_first_free_times(ctx: KitContext) -> None:
+    """``earliest_slots`` answers the first free times exactly as ``available_slots`` lists them."""
+    start, end = ctx.window()
+    slots = ctx.free_slots(start, end)
+    for limit in (1, 3, len(slots) + 1):
+        got = ctx.call("earliest_slots", ctx.clinic, ctx.time_type_id, start, end, limit)
+        expect(isinstance(got, list), f"earliest_slots returned {type(got).__name__}, not a list")
+        expect(got == slots[:limit], f"earliest_slots(limit={limit}) gave "
+               f"{[ctx.describe(s) for s in got[:3]]}, available_slots begins with "
+               f"{[ctx.describe(s) for s in slots[:3]]} (same times, seats and order expected)")
+
+
 # -- booking -------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from clinic_adapters.contract import CONTRACT_VERSION
 __all__ = ["KIT_CONTRACT_VERSION", "KIT_VERSION"]
 
 #: The contract version these checks were written for; bump both when the contract changes.
-KIT_CONTRACT_VERSION = "1.0"
+KIT_CONTRACT_VERSION = "1.1"
 KIT_VERSION = f"{KIT_CONTRACT_VERSION}.0"
 
 if KIT_CONTRACT_VERSION != CONTRACT_VERSION:  # pragma: no cover - caught by the kit's own tests

@@ -197,8 +197,32 @@ class FhirR4Adapter(ClinicAdapter):
             extra.append(("schedule.actor", f"Practitioner/{performer_id}"))
         if not schedules:
             return []
+        found = self._q.free_slots(service_id, schedules, extra, start, end, time_type_id)
+        return self._times(clinic, schedules, found)
+
+    def earliest_slots(
+        self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Slot]:
+        """The first free times by a search sorted by start, reading only the pages they need."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        start, end = max(as_utc(start), self._clock()), as_utc(end)
+        return [] if start >= end else self._earliest(clinic, time_type_id, start, end, limit)
+
+    @_malformed_is_invalid
+    def _earliest(self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime,
+                  limit: int) -> list[Slot]:
+        service_id = self._q.service_id(clinic)
+        schedules = self._q.listing_schedules(service_id)
+        if not schedules:
+            return []
+        found = self._q.first_free_slots(service_id, schedules, start, end, time_type_id, limit)
+        return self._times(clinic, schedules, found)[:limit]
+
+    def _times(self, clinic: ClinicRef, schedules: Schedules, found: list[Resource]) -> list[Slot]:
+        """One contract Slot per time, its free seats counted, sorted by instant."""
         seats: dict[tuple, list[Resource]] = {}
-        for slot in self._q.free_slots(service_id, schedules, extra, start, end, time_type_id):
+        for slot in found:
             seats.setdefault((slot_schedule(slot), *mapping.slot_start_end(slot)), []).append(slot)
         result = [
             mapping.contract_slot(min(group, key=lambda s: s["id"]), clinic.hsa_id, schedules[key[0]],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from clinic_adapters.contract import ClinicRef, Subject, normalize_hsa_id
@@ -19,6 +20,7 @@ from clinic_adapters.fhir.transport import FhirTransport
 
 HSA_SYSTEM = "urn:oid:1.2.752.129.2.1.4.1"
 PAGE_SIZE = "100"  # a wish: servers cap _count, we follow next links anyway
+FIRST_PAGE_MIN = 10  # the page size of a search for the first few free times
 
 Schedules = dict[str, ScheduleInfo]
 
@@ -31,6 +33,12 @@ LISTING_SCHEDULES_SECONDS = 60.0
 
 def slot_schedule(slot: Resource | None) -> str | None:
     return mapping.reference_id((slot or {}).get("schedule"), "Schedule")
+
+
+def _times_before(slots: list[Resource], instant: datetime) -> int:
+    """The number of distinct times (schedule, start, end) among ``slots`` that start before ``instant``."""
+    return len({(slot_schedule(s), *mapping.slot_start_end(s)) for s in slots
+                if mapping.slot_start_end(s)[0] < instant})
 
 
 def first_slot_id(appointment: Resource) -> str | None:
@@ -122,23 +130,68 @@ class FhirQueries:
         start: datetime, end: datetime, time_type_id: str | None, *, free_only: bool = True,
     ) -> list[Resource]:
         """Search (free) Slots whose start lies in ``[start, end)``, every page, checked again here."""
+        query = self._slot_query(service_id, params, start, end, time_type_id, free_only)
+        keep = self._slot_check(schedules, start, end, time_type_id, free_only)
+        return [slot for slot in self.http.search("Slot", [*query, ("_count", PAGE_SIZE)]) if keep(slot)]
+
+    def first_free_slots(
+        self, service_id: str, schedules: Schedules, start: datetime, end: datetime,
+        time_type_id: str | None, times: int,
+    ) -> list[Resource]:
+        """The free Slots of (at least) the first ``times`` times in ``[start, end)``, every seat
+        of each: read in start order and only as many pages as that takes.
+
+        Servers ignore a ``_sort`` they do not support: a ``self`` link without it, or a page out
+        of order, and every page is read, as :meth:`free_slots` does.
+        """
+        query = self._slot_query(service_id, [], start, end, time_type_id, True)
+        keep = self._slot_check(schedules, start, end, time_type_id, True)
+        # A few more than the times asked for: a time with several seats is several Slots.
+        page_size = str(max(FIRST_PAGE_MIN, 2 * times))
+        kept: list[Resource] = []
+        latest: datetime | None = None  # the latest start seen: every time before it is whole
+        in_order = True
+        pages = self.http.pages("Slot", [*query, ("_sort", "start"), ("_count", page_size)])
+        for number, page in enumerate(pages):
+            if number == 0 and page.self_url is not None and "_sort" not in page.self_url:
+                in_order = False  # later pages' self links are the server's own paging links
+            for slot in page.matches:
+                slot_start = mapping.slot_start_end(slot)[0]
+                if latest is not None and slot_start < latest:
+                    in_order = False
+                latest = slot_start if latest is None else max(latest, slot_start)
+                if keep(slot):
+                    kept.append(slot)
+            if in_order and latest is not None and _times_before(kept, latest) >= times:
+                break
+        return kept
+
+    def _slot_query(
+        self, service_id: str, params: list[tuple[str, str]], start: datetime, end: datetime,
+        time_type_id: str | None, free_only: bool,
+    ) -> list[tuple[str, str]]:
         query = [("schedule.actor", f"HealthcareService/{service_id}"),
                  ("start", f"ge{mapping.format_instant(start)}"),
-                 ("start", f"lt{mapping.format_instant(end)}"), ("_count", PAGE_SIZE), *params]
+                 ("start", f"lt{mapping.format_instant(end)}"), *params]
         if free_only:
             query.append(("status", "free"))
         if time_type_id:
             code = f"{self.type_system}|{time_type_id}" if self.type_system else time_type_id
             query.append(("service-type", code))
-        kept = []
-        for slot in self.http.search("Slot", query):
+        return query
+
+    def _slot_check(
+        self, schedules: Schedules, start: datetime, end: datetime, time_type_id: str | None,
+        free_only: bool,
+    ) -> Callable[[Resource], bool]:
+        """What a search asked, checked again: servers ignore parameters they do not know."""
+        def keep(slot: Resource) -> bool:
             if (free_only and slot.get("status") != "free") or slot_schedule(slot) not in schedules:
-                continue
+                return False
             slot_start, _ = mapping.slot_start_end(slot)  # instants, never strings
             coding = mapping.pick_coding(slot.get("serviceType"), self.type_system) or {}
-            if start <= slot_start < end and (time_type_id is None or coding.get("code") == time_type_id):
-                kept.append(slot)
-        return kept
+            return start <= slot_start < end and (time_type_id is None or coding.get("code") == time_type_id)
+        return keep
 
     def seats_of_time(self, service_id: str, schedules: Schedules, slot: Resource) -> list[Resource]:
         """Return every Slot (free or not) of the same schedule, time and type: the seats of one time."""

@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -41,6 +42,14 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 500  # a server whose next links never end is broken; stop rather than loop forever
 DEFAULT_MAX_LEEWAY = 30
 Params = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a search: its matches, and the ``self`` link (the parameters the server used)."""
+
+    matches: list[dict[str, Any]]
+    self_url: str | None
 
 
 class FhirTransport:
@@ -219,6 +228,10 @@ class FhirTransport:
         ``post`` sends the parameters as a form body (``_search``) so identifiers such as personal
         numbers stay out of URLs, which proxies, access logs and httpx's INFO log record.
         """
+        return [resource for page in self.pages(kind, params, post=post) for resource in page.matches]
+
+    def pages(self, kind: str, params: Iterable[tuple[str, str]], *, post: bool = False) -> Iterator[Page]:
+        """Yield a search's pages one by one: a caller that has enough stops asking for more."""
         params = list(params)
         if post:
             form: dict[str, list[str]] = {}
@@ -227,21 +240,21 @@ class FhirTransport:
             response = self.request("POST", f"{kind}/_search", data=form)
         else:
             response = self.request("GET", kind, params=params)
-        found: list[dict] = []
         for _page in range(MAX_PAGES):
             if response.status_code != 200:
                 raise InvalidResponse(f"search {kind}: HTTP {response.status_code}")
             bundle = self.json(response, f"search {kind}")
             if bundle.get("resourceType") != "Bundle":
                 raise InvalidResponse(f"search {kind}: not a Bundle")
+            found = []
             for entry in bundle.get("entry") or []:
                 resource = entry.get("resource") or {}
                 # _include'd or OperationOutcome entries are not matches.
                 if resource.get("resourceType") == kind and entry.get("search", {}).get("mode") != "include":
                     found.append(resource)
-            next_url = next((link.get("url") for link in bundle.get("link") or []
-                             if link.get("relation") == "next"), None)
-            if not next_url:
-                return found
-            response = self.request("GET", next_url)
+            links = {link.get("relation"): link.get("url") for link in bundle.get("link") or []}
+            yield Page(found, links.get("self"))
+            if not links.get("next"):
+                return
+            response = self.request("GET", links["next"])
         raise InvalidResponse(f"search {kind}: more than {MAX_PAGES} pages")

@@ -117,8 +117,16 @@ class FhirStore:
             stored = self._resources.get(kind, {})
             candidates = stored.keys() if bounds is None else self._slots_starting(*bounds)
             found = [rid for rid in candidates if test(stored[rid], self._peek)]
-        # Many servers return search results unordered; clients must sort themselves.
-        return sorted(found, key=lambda rid: hashlib.sha256(rid.encode()).hexdigest())
+            # Many servers return search results unordered unless asked; clients must sort themselves.
+            found.sort(key=lambda rid: hashlib.sha256(rid.encode()).hexdigest())
+            order = [value for name, value in params if name == "_sort"]
+            if kind == "Slot" and order and "_sort" not in self.config.ignored_search_params:
+                # FHIR _sort: the first key decides here; "start" and "-start" are what a client of
+                # free times needs. Other keys are ignored, as servers ignore what they do not know.
+                first = order[-1].split(",")[0].strip()
+                if first in ("start", "-start"):
+                    found.sort(key=lambda rid: parse_instant(stored[rid]["start"]), reverse=first == "-start")
+        return found
 
     def _slots_starting(self, low: Any, high: Any) -> list[str]:
         """Return the ids of Slots whose start lies in ``[low, high)`` (None: unbounded)."""

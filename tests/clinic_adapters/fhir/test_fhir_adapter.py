@@ -304,3 +304,69 @@ def test_listings_reuse_the_schedules_for_a_while_and_a_booking_reads_them_afres
     monkeypatch.setattr("clinic_adapters.fhir.queries.LISTING_SCHEDULES_SECONDS", 0.0)
     first_free(adapter, north, week)
     assert _schedule_reads(sim) == 3  # once they are older than that, a listing reads them too
+
+
+def slot_searches(sim):
+    """Slot searches and the next pages the adapter followed, in the order sent."""
+    return [r for r in sim.requests if r["method"] == "GET" and r["path"] in ("/fhir/Slot", "/fhir")]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 13, 100])
+def test_earliest_slots_are_the_first_times_of_the_full_listing_with_their_seats(adapter, north, south, week,
+                                                                                  limit):
+    for clinic, time_type in ((north, "doctor"), (north, "blood-test"), (south, "vaccination")):
+        full = adapter.available_slots(clinic, time_type, *week)
+        assert adapter.earliest_slots(clinic, time_type, *week, limit) == full[:limit]
+    assert adapter.earliest_slots(south, "vaccination", *week, 1)[0].free == 3
+
+
+def test_earliest_slots_read_only_the_pages_they_need(adapter, north, sim, week):
+    assert len(adapter.available_slots(north, "doctor", *week)) == 30
+    sim.requests.clear()
+    first = adapter.earliest_slots(north, "doctor", *week, 3)
+    assert [s.start for s in first] == [datetime(2026, 3, 23, 7, 0, tzinfo=UTC) + timedelta(minutes=20 * n)
+                                        for n in range(3)]
+    searches = slot_searches(sim)
+    # One page of at most 7 (the server's cap) holds the first three times and the start of a fourth.
+    assert len(searches) == 1 and ("_sort", "start") in searches[0]["args"]
+
+
+def test_earliest_slots_from_a_server_that_ignores_sort_read_every_page(make_sim, make_adapter, north, week):
+    sim = make_sim(sim_config(ignored_search_params=frozenset({"_sort"})))
+    adapter = make_adapter(sim)
+    full = adapter.available_slots(north, "doctor", *week)
+    sim.requests.clear()
+    assert adapter.earliest_slots(north, "doctor", *week, 3) == full[:3]
+    assert len(slot_searches(sim)) >= 5  # 30 times in pages of 7: out of order, so all of them
+
+
+def test_earliest_slots_want_a_limit_of_at_least_one(adapter, north, week):
+    with pytest.raises(ValueError, match="limit"):
+        adapter.earliest_slots(north, "doctor", *week, 0)
+
+
+def test_earliest_slots_trust_no_order_when_the_self_link_drops_sort(week):
+    """A server that follows the spec names in its ``self`` link only the parameters it used."""
+    from clinic_adapters.fhir.mapping import ScheduleInfo
+    from clinic_adapters.fhir.queries import FhirQueries
+    from clinic_adapters.fhir.transport import Page
+
+    def slot(n):
+        start = week[0] + timedelta(hours=n)
+        return {"resourceType": "Slot", "id": f"s{n}", "status": "free",
+                "schedule": {"reference": "Schedule/a"},
+                "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat()}
+
+    class Unsorting:
+        served = 0
+
+        def pages(self, kind, params, post=False):
+            # In order by chance on every page, as insertion order often is; but not asked for.
+            for chunk in ([slot(1), slot(2), slot(3), slot(4)], [slot(5), slot(0)]):
+                self.served += 1
+                yield Page(chunk, "https://fhir.example/Slot?start=ge2026-03-23&_count=10")
+
+    http = Unsorting()
+    found = FhirQueries(http, "urn:pnr", None).first_free_slots(  # type: ignore[arg-type]
+        "hs", {"a": ScheduleInfo("a")}, *week, None, 2)
+    assert http.served == 2 and "s0" in {s["id"] for s in found}

@@ -219,15 +219,23 @@ class RecordSystemQuery:
     slot_type_code: str
     start: datetime
     end: datetime
+    #: Only the first this many times (a first-free search), or every time of the window.
+    limit: int | None = None
 
     @property
-    def _key(self) -> tuple[str, str, datetime]:
+    def _key(self) -> tuple[str, str, datetime, int | None]:
         # Not the start: a search's window starts now, so it moves on every search. An answer
         # loaded from an earlier start holds every time of a later one (see _covers).
-        return ("slots", self.slot_type_code, self.end)
+        return ("slots", self.slot_type_code, self.end, self.limit)
 
     def _covers(self, entry: tuple[datetime, list[Slot]]) -> bool:
-        return entry[0] <= self.start
+        loaded_start, slots = entry
+        if loaded_start > self.start:
+            return False
+        if self.limit is None or len(slots) < self.limit:
+            return True  # every time of the window from the loaded start on
+        # The first times from an earlier start: enough of them must be still to come.
+        return len(slots) - bisect.bisect_left(slots, self.start, key=_start_of) >= self.limit
 
     def cached(self) -> list[Slot] | None:
         """The answer from the cache, or None when the record system has to be asked."""
@@ -237,7 +245,12 @@ class RecordSystemQuery:
     def __call__(self) -> list[Slot]:
         def load() -> tuple[datetime, list[Slot]]:
             adapter = connect(self.app, self.connection)
-            slots = adapter.available_slots(self.ref, self.slot_type_code, self.start, self.end)
+            if self.limit is None:
+                slots = adapter.available_slots(self.ref, self.slot_type_code, self.start, self.end)
+            else:
+                slots = adapter.earliest_slots(
+                    self.ref, self.slot_type_code, self.start, self.end, self.limit
+                )
             # Sorted already, as the contract asks: then this costs one pass, and the cached list
             # can be cut by bisection on every later search.
             return self.start, sorted(slots, key=_start_of)
@@ -247,7 +260,7 @@ class RecordSystemQuery:
         return self._from_start(entry[1])
 
     def _from_start(self, slots: list[Slot]) -> list[Slot]:
-        return slots[bisect.bisect_left(slots, self.start, key=_start_of) :]
+        return slots[bisect.bisect_left(slots, self.start, key=_start_of) :][: self.limit]
 
 
 def _start_of(slot: Slot) -> datetime:
@@ -255,10 +268,12 @@ def _start_of(slot: Slot) -> datetime:
 
 
 def record_system_query(
-    clinic: Clinic, slot_type_code: str, start: datetime, end: datetime
+    clinic: Clinic, slot_type_code: str, start: datetime, end: datetime, limit: int | None = None
 ) -> RecordSystemQuery:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return RecordSystemQuery(app, Connection.of(clinic), clinic_ref(clinic), slot_type_code, start, end)
+    return RecordSystemQuery(
+        app, Connection.of(clinic), clinic_ref(clinic), slot_type_code, start, end, limit
+    )
 
 
 def fallback_slots(clinic: Clinic, slot_type_code: str, start: datetime, end: datetime) -> list[Slot]:

@@ -110,7 +110,8 @@ def first_free_times(
             by_zone[c.timezone] = ops.search_window(c, first_day, last_day or _short_last_day(c, first_day))
     windows = {c.id: by_zone[c.timezone] for c in clinics}
     remote = [c for c in clinics if c.connection != "standalone"]
-    queries = {c.id: ops.record_system_query(c, slot_type_code, *windows[c.id]) for c in remote}
+    # Only the first few times: a record system that can sort reads and sends no more.
+    queries = {c.id: ops.record_system_query(c, slot_type_code, *windows[c.id], per_clinic) for c in remote}
     # Cached answers are read here: a worker thread per clinic would cost more than the answer.
     outcomes: dict[int, Outcome[list[Slot]]] = {}
     for clinic_id, query in queries.items():

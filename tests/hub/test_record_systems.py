@@ -324,6 +324,33 @@ def test_federated_search_marks_slow_and_dead_clinics_within_the_deadline(
     soap.latency = 0.0
 
 
+def test_federated_search_asks_a_record_system_for_the_first_times_only(fhir, db, client, app) -> None:
+    clinic = remote_clinic(
+        db,
+        "SE2321000016-FHIR",
+        "fhir-r4",
+        fhir.adapter_config(read_timeout=10.0),
+        resilience={"deadline_seconds": 15.0},
+    )
+    saved = app.config["FEDERATED_DEADLINE_SECONDS"]
+    app.config["FEDERATED_DEADLINE_SECONDS"] = 20.0
+    try:
+        answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+    finally:
+        app.config["FEDERATED_DEADLINE_SECONDS"] = saved
+    searched = [r for r in fhir.requests if r["path"] in ("/fhir/Slot", "/fhir")]
+    # One sorted search for a page of few: the first three times, not every time of the days searched.
+    assert len(searched) == 1 and ("_sort", "start") in searched[0]["args"]
+    assert int(dict(searched[0]["args"])["_count"]) <= 10
+    own = get_adapter("fhir-r4", fhir.adapter_config())
+    try:
+        start = utc_now()
+        full = own.available_slots(ClinicRef(clinic.hsa_id), "LAK20", start, start + timedelta(days=2))
+    finally:
+        own.close()
+    assert len(full) > 3 and [t["start"] for t in answer["times"]] == [s.start.isoformat() for s in full[:3]]
+
+
 def test_federated_search_answers_from_cache_until_a_booking(fhir, db, client, login, app) -> None:
     # Generous deadlines: this is about the cache, and a loaded machine must not make it "slow".
     saved = app.config["FEDERATED_DEADLINE_SECONDS"]
@@ -406,6 +433,30 @@ def test_a_cached_answer_serves_later_searches_without_the_times_that_began_sinc
         earlier = record_system_query(clinic, "LAK20", loaded_at - timedelta(minutes=30), end)
         assert earlier.cached() is None
         assert "s0" not in {s.id for s in earlier()} and len(fhir.requests) > 0
+
+
+def test_a_cached_first_few_times_serve_a_later_search_only_while_enough_remain(fhir, db, app) -> None:
+    clinic = remote_clinic(db, "SE2321000016-FHIR", "fhir-r4", fhir.adapter_config())
+    loaded_at = utc_now() + timedelta(hours=1)
+    times = [loaded_at + timedelta(minutes=m) for m in (0, 10, 20)]
+    slots = [Slot(f"s{n}", clinic.hsa_id, "LAK20", t, t + timedelta(minutes=10)) for n, t in enumerate(times)]
+    end = loaded_at + timedelta(days=3)
+    with app.test_request_context():
+        first = record_system_query(clinic, "LAK20", loaded_at, end, limit=2)
+        assert first._key != record_system_query(clinic, "LAK20", loaded_at, end)._key  # not the full listing
+        # A first-three search stored three times: the window's fourth may come right after them.
+        three = record_system_query(clinic, "LAK20", loaded_at, end, limit=3)
+        slot_cache(app).get_or_load(clinic.id, three._key, lambda: (loaded_at, slots))
+        assert [s.id for s in three.cached() or []] == ["s0", "s1", "s2"]
+        after_first = record_system_query(clinic, "LAK20", loaded_at + timedelta(minutes=5), end, limit=3)
+        assert after_first.cached() is None  # two left of three: the record system is asked
+        # Fewer times than asked for are every time the window has: they serve later searches too.
+        slot_cache(app).get_or_load(clinic.id, first._key, lambda: (loaded_at, slots[:1]))
+        later = record_system_query(clinic, "LAK20", loaded_at + timedelta(minutes=5), end, limit=2)
+        assert later.cached() == []
+        assert len(fhir.requests) == 0
+        assert [s.start for s in after_first()] == sorted(s.start for s in after_first())
+        assert len(fhir.requests) > 0 and len(after_first()) <= 3
 
 
 def test_health_of_each_record_system_is_visible(soap, db, client, app, short_deadlines) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -18,6 +19,13 @@ from clinic_adapters.errors import (
 from clinic_adapters.soap.riv_time import interval_to_utc
 
 _SLOT_ID_PREFIX = "riv1"
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]*")  # what quote() leaves as it is, but the separator "~"
+
+
+def _escape(field: str) -> str:
+    # Most fields are plain (HSA-ids, timestamps), and quote() is slow: a search reads thousands.
+    # quote() keeps "~", the separator, so it is escaped here too.
+    return field if _PLAIN.fullmatch(field) else quote(field, safe="").replace("~", "%7E")
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,7 @@ class SlotKey:
 
     def encode(self) -> str:
         fields = (self.facility, self.start, self.end, self.time_type_id, self.performer, self.resource_id)
-        return "~".join([_SLOT_ID_PREFIX, *(quote(f or "", safe="") for f in fields)])
+        return "~".join([_SLOT_ID_PREFIX, *(_escape(f or "") for f in fields)])
 
     @classmethod
     def decode(cls, slot_id: str) -> SlotKey:

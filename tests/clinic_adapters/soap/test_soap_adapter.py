@@ -252,3 +252,18 @@ def test_booking_needs_the_subjects_names(adapter):
 def test_a_foreign_slot_id_is_not_found(adapter, alice):
     with pytest.raises(NotFound):
         adapter.make_booking(PRIMARY, "standalone:42", alice)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("SE2321000016-1ABC", "20261130093000", "20261130094500", "VACC", "SE2321000016-P1", None),
+        ("SE2321000016-1ABC", "20261130093000", None, "time~type", "dr~nilsson", "room 3/b%"),
+        ("SE2321000016-1ABC", " 20261130093000", "", "åäö", "", "~"),
+    ],
+)
+def test_a_slot_id_gives_back_the_producers_fields_whatever_they_hold(fields):
+    from clinic_adapters.soap.mapping import SlotKey
+
+    key = SlotKey(*fields)
+    assert SlotKey.decode(key.encode()) == SlotKey(*(f or None for f in fields))  # empty is absent

@@ -16,8 +16,8 @@ the time limits and maps every failure once (see :mod:`clinic_adapters.soap.tran
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -48,7 +48,7 @@ from clinic_adapters.soap.mapping import (
     slot_from_key,
 )
 from clinic_adapters.soap.personal_data import InvalidSubject, normalize_personal_number
-from clinic_adapters.soap.riv_time import format_dt, local_dates, parse_dt
+from clinic_adapters.soap.riv_time import format_dt, local_dates, parse_dt, parse_wall
 from clinic_adapters.soap.transport import RivClient, SoapFault, Timeouts
 from clinic_adapters.timezones import to_local, utc_now
 
@@ -200,6 +200,26 @@ class RivSchedulingAdapter(ClinicAdapter):
         end: datetime,
         performer_id: str | None = None,
     ) -> list[Slot]:
+        return self._free_times(clinic, time_type_id, start, end, performer_id, None)
+
+    def earliest_slots(
+        self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Slot]:
+        """The first free times. RIV-TA cannot ask for fewer than a day's, so every time of the
+        window is read; only the first become Slots (most of the work of a long answer)."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        return self._free_times(clinic, time_type_id, start, end, None, limit)
+
+    def _free_times(
+        self,
+        clinic: ClinicRef,
+        time_type_id: str,
+        start: datetime,
+        end: datetime,
+        performer_id: str | None,
+        limit: int | None,
+    ) -> list[Slot]:
         first, last = local_dates(start, end, clinic.timezone)
         answer = self._catalogue(
             "GetAvailableTimeslots",
@@ -225,7 +245,10 @@ class RivSchedulingAdapter(ClinicAdapter):
             seats[key] = (timeslot, previous[1] + 1 if previous else 1)
         now = self.clock()
         slots = []
-        for key, (timeslot, free) in seats.items():
+        horizon = None  # with a limit: a time whose wall clock starts later cannot be among the first
+        for wall, key, (timeslot, free) in _by_wall_clock(seats) if limit else _unordered(seats):
+            if horizon is not None and wall > horizon:
+                break
             try:
                 slot = slot_from(
                     timeslot, clinic, free=free, key=key, default_minutes=self.default_slot_minutes
@@ -237,11 +260,13 @@ class RivSchedulingAdapter(ClinicAdapter):
                 continue
             if start <= slot.start < end and slot.start > now:
                 slots.append(slot)
+                if limit and horizon is None and len(slots) == limit:
+                    horizon = wall + MAX_OFFSET_CHANGE
         if skipped:
             log.warning(
                 "RIV GetAvailableTimeslots from %s: skipped %d malformed timeslots", clinic.hsa_id, skipped
             )
-        return sorted(slots, key=lambda s: (s.start, s.performer_id or "", s.id))
+        return sorted(slots, key=lambda s: (s.start, s.performer_id or "", s.id))[:limit]
 
     def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:
         answer = self._catalogue(
@@ -458,3 +483,26 @@ class RivSchedulingAdapter(ClinicAdapter):
             last_error=self.client.last_error,
             last_error_text=self.client.last_error_text,
         )
+
+
+#: Wall-clock order is the order of instants except around a clock change, where a zone's offset
+#: moves by at most two hours (one nearly everywhere). So a time whose wall-clock start is more
+#: than this after that of the last of the first few starts after all of them.
+MAX_OFFSET_CHANGE = timedelta(hours=3)
+
+
+def _by_wall_clock(seats: dict[SlotKey, tuple[Any, int]]) -> list[tuple[datetime, SlotKey, tuple[Any, int]]]:
+    """The times by their wall-clock start; malformed starts first (they are skipped, and logged)."""
+    ordered = []
+    for key, value in seats.items():
+        try:
+            wall = parse_wall(key.start)
+        except InvalidResponse:
+            wall = datetime.min  # noqa: DTZ901 - a wall time, like the others
+        ordered.append((wall, key, value))
+    ordered.sort(key=lambda item: item[0])
+    return ordered
+
+
+def _unordered(seats: dict[SlotKey, tuple[Any, int]]) -> Iterator[tuple[None, SlotKey, tuple[Any, int]]]:
+    return ((None, key, value) for key, value in seats.items())

@@ -158,3 +158,43 @@ def test_available_dates_on_the_change_days(night_clinic):
         date(2026, 3, 29),
         date(2026, 10, 25),
     ]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 5, 6, 7])
+def test_the_earliest_times_of_the_autumn_night_are_the_first_of_the_listing(night_clinic, limit):
+    sim, clinic, _ = night_clinic
+    autumn = fixed_clock(utc(2026, 10, 20, 12, 0))
+    adapter = make_adapter(sim, clock=autumn)
+    window = (utc(2026, 10, 24, 12), utc(2026, 10, 25, 12))
+    listing = adapter.available_slots(clinic, "NATT30", *window)
+    assert adapter.earliest_slots(clinic, "NATT30", *window, limit) == listing[:limit]
+
+
+def test_the_earliest_time_may_come_later_on_the_wall_clock_in_the_repeated_hour(night_clinic, monkeypatch):
+    """02:30–03:00 exists only in the second pass (01:30 UTC); 02:40–02:50 first comes at 00:40 UTC."""
+    from types import SimpleNamespace
+
+    sim, clinic, _ = night_clinic
+    adapter = make_adapter(sim, clock=fixed_clock(utc(2026, 10, 20, 12, 0)))
+
+    def timeslot(start: str, end: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            startTimeInclusive=start,
+            endTimeExclusive=end,
+            healthcare_facility=clinic.hsa_id,
+            timeTypeID="NATT30",
+            performer=None,
+            resourceID=None,
+        )
+
+    answer = SimpleNamespace(
+        timeslotDetail=[
+            timeslot("20261025023000", "20261025030000"),
+            timeslot("20261025024000", "20261025025000"),
+        ]
+    )
+    monkeypatch.setattr(adapter, "_catalogue", lambda *args, **kwargs: answer)
+    window = (utc(2026, 10, 24, 12), utc(2026, 10, 25, 12))
+    listing = adapter.available_slots(clinic, "NATT30", *window)
+    assert [s.start for s in listing] == [utc(2026, 10, 25, 0, 40), utc(2026, 10, 25, 1, 30)]
+    assert adapter.earliest_slots(clinic, "NATT30", *window, 1) == listing[:1]

@@ -224,6 +224,7 @@ class _Breaker:
         "last_error_class",
         "last_success",
         "opened_at",
+        "read_seconds",
         "state",
         "trial_in_flight",
     )
@@ -236,6 +237,7 @@ class _Breaker:
         self.last_success: datetime | None = None
         self.last_error: datetime | None = None
         self.last_error_class: str | None = None
+        self.read_seconds: float | None = None  # a moving average of successful reads
 
     def health(self) -> Health:
         failing = self.last_error is not None and (
@@ -252,6 +254,8 @@ class _Breaker:
 
 _READ = True
 _WRITE = False
+#: The weight of the latest read in a clinic's typical read time: a few reads follow a change.
+READ_SECONDS_WEIGHT = 0.3
 
 
 class ResilientAdapter(ClinicAdapter):
@@ -320,6 +324,15 @@ class ResilientAdapter(ClinicAdapter):
         """Return the health of every clinic (normalised HSA-id) this wrapper has called."""
         with self._lock:
             return {key: b.health() for key, b in self._breakers.items() if key != CONNECTION}
+
+    def typical_read_seconds(self, clinic: ClinicRef | str) -> float | None:
+        """How long the clinic's successful reads took lately (a moving average); None before one.
+
+        A fan-out asks the slowest first: their answers bound it, and the others fit in meanwhile.
+        """
+        with self._lock:
+            breaker = self._breakers.get(self._key_of(clinic))
+            return breaker.read_seconds if breaker else None
 
     def breaker_state(self, clinic: ClinicRef | str | None = None) -> BreakerState:
         """Return the breaker state of a clinic (or of the connection-level breaker)."""
@@ -419,7 +432,8 @@ class ResilientAdapter(ClinicAdapter):
         self, operation: str, clinic: ClinicRef | None, is_read: bool, *args: Any, **kwargs: Any
     ) -> Any:
         key = self._key_of(clinic) if clinic is not None else CONNECTION
-        deadline = time.monotonic() + self.policy.deadline_seconds
+        started = time.monotonic()
+        deadline = started + self.policy.deadline_seconds
         trial = self._admit(key)
         method = getattr(self.inner, operation)
         attempts = 1 + (self.policy.read_retries if is_read else 0)
@@ -447,7 +461,9 @@ class ResilientAdapter(ClinicAdapter):
                     time.sleep(backoff)
                     backoff *= 2
                 else:
-                    self._record(key, trial, failure=None)
+                    self._record(
+                        key, trial, failure=None, read_seconds=time.monotonic() - started if is_read else None
+                    )
                     return result
         except ConnectionBusy:
             self._record(key, trial, failure=None, neutral=True)
@@ -482,13 +498,27 @@ class ResilientAdapter(ClinicAdapter):
             breaker.trial_in_flight = True
             return True
 
-    def _record(self, key: str, trial: bool, failure: BaseException | None, neutral: bool = False) -> None:
+    def _record(
+        self,
+        key: str,
+        trial: bool,
+        failure: BaseException | None,
+        neutral: bool = False,
+        read_seconds: float | None = None,
+    ) -> None:
         with self._lock:
             breaker = self._breakers[key]
             if trial:
                 breaker.trial_in_flight = False
             if neutral:
                 return  # nothing was learned about the record system
+            if read_seconds is not None:
+                previous = breaker.read_seconds
+                breaker.read_seconds = (
+                    read_seconds
+                    if previous is None
+                    else previous + READ_SECONDS_WEIGHT * (read_seconds - previous)
+                )
             if failure is None:
                 breaker.last_success = self._wall_clock()
                 breaker.failures = 0

@@ -13,6 +13,7 @@ import bisect
 import dataclasses
 import enum
 import functools
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from hub.booking.events import booking_changed
 from hub.booking.timebooks import (
     FALLBACK_PREFIX,
     Connection,
+    built_adapter,
     clinic_ref,
     connect,
     is_fallback_slot,
@@ -258,6 +260,12 @@ class RecordSystemQuery:
         cache = slot_cache(self.app)
         entry = cache.get_or_load(self.connection.clinic_id, self._key, load, usable=self._covers)
         return self._from_start(entry[1])
+
+    def typical_seconds(self) -> float:
+        """How long the record system took to answer reads lately; infinite when not known yet."""
+        adapter = built_adapter(self.app, self.connection.clinic_id)
+        seconds = adapter.typical_read_seconds(self.ref) if adapter is not None else None
+        return math.inf if seconds is None else seconds
 
     def _from_start(self, slots: list[Slot]) -> list[Slot]:
         return slots[bisect.bisect_left(slots, self.start, key=_start_of) :][: self.limit]

@@ -117,7 +117,10 @@ def first_free_times(
     for clinic_id, query in queries.items():
         if (cached := query.cached()) is not None:
             outcomes[clinic_id] = Outcome(OutcomeStatus.OK, value=cached)
-    calls: dict[int, Callable[[], list[Slot]]] = {k: q for k, q in queries.items() if k not in outcomes}
+    # The slowest first (and those not asked yet, which may be slow): the search waits for them
+    # anyway, and the quick ones answer while they are still on their way.
+    asked = sorted((q for k, q in queries.items() if k not in outcomes), key=lambda q: -q.typical_seconds())
+    calls: dict[int, Callable[[], list[Slot]]] = {q.connection.clinic_id: q for q in asked}
     if calls:
         outcomes |= fan_out(calls, float(app.config["FEDERATED_DEADLINE_SECONDS"]), pool=_pool(app))
     answers = []

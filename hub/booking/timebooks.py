@@ -107,6 +107,13 @@ def connect(app: Flask, connection: Connection) -> ResilientAdapter:
     return adapter
 
 
+def built_adapter(app: Flask, clinic_id: int) -> ResilientAdapter | None:
+    """The clinic's record-system adapter if one was built already (never builds one)."""
+    with _lock:
+        cached = app.extensions.get("hub.adapters", {}).get(clinic_id)
+    return cached.adapter if cached is not None else None
+
+
 #: How long an adapter replaced by a configuration change stays open for requests that hold it.
 RETIRE_AFTER_SECONDS = 120.0
 

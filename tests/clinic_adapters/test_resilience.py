@@ -400,6 +400,28 @@ def test_health_records_last_success_and_last_error_class_without_personal_data(
     assert adapter.health() == health  # one clinic: the connection is that clinic
 
 
+def test_a_clinics_typical_read_time_follows_its_successful_reads_only(inner, pool, clock):
+    adapter = make(inner, pool, clock, failure_threshold=5)
+    assert adapter.typical_read_seconds(CLINIC) is None  # never asked: unknown
+
+    def answer_after(seconds):
+        return lambda: (time.sleep(seconds), [])[1]
+
+    inner.script = [answer_after(0.2)]
+    slots(adapter)
+    first = adapter.typical_read_seconds(CLINIC)
+    assert first is not None and 0.2 <= first < 1.0
+    inner.script = [answer_after(0.0), Unavailable("down"), answer_after(0.0)]
+    slots(adapter)
+    with pytest.raises(Unavailable):
+        slots(adapter)
+    adapter.cancel_booking(CLINIC, "b1", SUBJECT)  # a write: not a read's time
+    latest = adapter.typical_read_seconds(CLINIC)
+    assert latest is not None and latest < first  # quicker answers pull it down, a little at a time
+    assert latest > 0.5 * first
+    assert adapter.typical_read_seconds("se2321000016-other") is None  # per clinic
+
+
 def test_health_board_shows_every_connection_and_clinic(inner, pool, clock):
     board = HealthBoard()
     broken = ScriptedAdapter()

@@ -351,6 +351,39 @@ def test_federated_search_asks_a_record_system_for_the_first_times_only(fhir, db
     assert len(full) > 3 and [t["start"] for t in answer["times"]] == [s.start.isoformat() for s in full[:3]]
 
 
+def test_federated_search_asks_the_slowest_record_systems_first(
+    soap, fhir, db, client, app, monkeypatch
+) -> None:
+    from hub.booking import search
+    from hub.booking.cache import SlotCache
+
+    generous = {"deadline_seconds": 10.0}
+    slow = remote_clinic(
+        db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config(), resilience=generous
+    )
+    quick = remote_clinic(db, "SE2321000016-FHIR", "fhir-r4", fhir.adapter_config(), resilience=generous)
+    app.extensions["hub.slot_cache"] = SlotCache(0)  # every search asks every record system
+    orders: list[list[int]] = []
+
+    def recording_fan_out(calls, deadline, **kwargs):
+        orders.append(list(calls))
+        return fan_out(calls, deadline, **kwargs)
+
+    fan_out = search.fan_out
+    monkeypatch.setattr(search, "fan_out", recording_fan_out)
+    monkeypatch.setitem(app.config, "FEDERATED_DEADLINE_SECONDS", 20.0)
+    soap.latency = 0.3
+    for _ in range(2):
+        answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+        assert [c["status"] for c in answer["clinics"]] == ["ok", "ok"]
+    assert orders[-1] == [slow.id, quick.id]  # the slow one took longer last time
+    newcomer = remote_clinic(db, "SE2321000016-NEW1", "fhir-r4", fhir.adapter_config(), resilience=generous)
+    db.commit()
+    client.get("/api/v1/search/first-free?slot_type=LAK20")
+    assert orders[-1] == [newcomer.id, slow.id, quick.id]  # never asked: it may be the slowest
+    soap.latency = 0.0
+
+
 def test_federated_search_answers_from_cache_until_a_booking(fhir, db, client, login, app) -> None:
     # Generous deadlines: this is about the cache, and a loaded machine must not make it "slow".
     saved = app.config["FEDERATED_DEADLINE_SECONDS"]

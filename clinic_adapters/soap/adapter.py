@@ -36,6 +36,7 @@ from clinic_adapters.contract import (
     Slot,
     Subject,
     TimeType,
+    normalize_hsa_id,
     same_hsa_id,
 )
 from clinic_adapters.errors import AdapterError, InvalidResponse, NotFound, Unavailable
@@ -50,7 +51,7 @@ from clinic_adapters.soap.mapping import (
 from clinic_adapters.soap.personal_data import InvalidSubject, normalize_personal_number
 from clinic_adapters.soap.riv_time import format_dt, local_dates, parse_dt, parse_wall
 from clinic_adapters.soap.transport import RivClient, SoapFault, Timeouts
-from clinic_adapters.timezones import to_local, utc_now
+from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 
 log = logging.getLogger("clinic_adapters.soap")
 
@@ -110,6 +111,8 @@ class RivSchedulingAdapter(ClinicAdapter):
         self.catalogue_subject = normalize_personal_number(catalogue_subject)
         self.default_slot_minutes = default_slot_minutes
         self.clock = clock
+        # Clinics whose next two days lately held too few free times: asked for the whole window.
+        self._booked_up: set[str] = set()
         self.client = RivClient(
             endpoint,
             wsdl_url,
@@ -209,7 +212,23 @@ class RivSchedulingAdapter(ClinicAdapter):
         window is read; only the first become Slots (most of the work of a long answer)."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        return self._free_times(clinic, time_type_id, start, end, None, limit)
+        # The first times are near: today's and tomorrow's answer is a fraction of the window's
+        # (and of the work on both ends). A clinic booked up for those days costs a second round
+        # trip once; then it is asked for the whole window until it has near times again.
+        hsa_id = normalize_hsa_id(clinic.hsa_id)
+        first, _ = local_dates(start, end, clinic.timezone)
+        _, near = local_day_bounds_utc(first + timedelta(days=NEAR_DAYS - 1), clinic.timezone)
+        if near >= end or hsa_id in self._booked_up:
+            slots = self._free_times(clinic, time_type_id, start, end, None, limit)
+            near_slots = [s for s in slots if s.start < near]
+            if len(near_slots) >= limit:
+                self._booked_up.discard(hsa_id)
+            return slots
+        slots = self._free_times(clinic, time_type_id, start, near, None, limit)
+        if len(slots) >= limit:
+            return slots
+        self._booked_up.add(hsa_id)
+        return slots + self._free_times(clinic, time_type_id, near, end, None, limit - len(slots))
 
     def _free_times(
         self,
@@ -484,6 +503,9 @@ class RivSchedulingAdapter(ClinicAdapter):
             last_error_text=self.client.last_error_text,
         )
 
+
+#: The local days (today the first) a search for the first free times asks first.
+NEAR_DAYS = 2
 
 #: Wall-clock order is the order of instants except around a clock change, where a zone's offset
 #: moves by at most two hours (one nearly everywhere). So a time whose wall-clock start is more

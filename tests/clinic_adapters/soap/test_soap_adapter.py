@@ -267,3 +267,49 @@ def test_a_slot_id_gives_back_the_producers_fields_whatever_they_hold(fields):
 
     key = SlotKey(*fields)
     assert SlotKey.decode(key.encode()) == SlotKey(*(f or None for f in fields))  # empty is absent
+
+
+def test_the_first_free_times_ask_for_two_days_and_for_the_rest_only_when_those_are_booked_up():
+    from clinic_adapters.simulators.riv_soap import RivSoapSimulator
+    from clinic_adapters.simulators.riv_soap.presets import simple_facility
+
+    now = [datetime(2026, 11, 30, 7, 0, tzinfo=UTC)]  # a Monday, 08:00 in Stockholm
+
+    def clock():
+        return now[0]
+
+    daily = simple_facility("SE2321000016-DAY1", time_type_id="VACC", weekdays=(0, 1, 2, 3, 4, 5, 6))
+    wednesdays = simple_facility("SE2321000016-WED1", time_type_id="VACC", weekdays=(2,))
+    sim = RivSoapSimulator([daily, wednesdays], weeks=2, clock=clock)
+    sim.start()
+    try:
+        adapter = make_adapter(sim, clock=clock)
+
+        def earliest_and_days_asked(hsa_id):
+            before = len(sim.exchanges)
+            window = (now[0], now[0] + timedelta(days=3))
+            got = adapter.earliest_slots(ClinicRef(hsa_id), "VACC", *window, 3)
+            assert got == adapter.available_slots(ClinicRef(hsa_id), "VACC", *window)[:3]
+            asked = [
+                e.request for e in list(sim.exchanges)[before:] if e.operation == "GetAvailableTimeslots"
+            ]
+            return [
+                (r.split(b"startDateInclusive>")[1][:8], r.split(b"endDateInclusive>")[1][:8])
+                for r in asked[:-1]
+            ]
+
+        # Open every day: today and tomorrow hold the first three.
+        assert earliest_and_days_asked("SE2321000016-DAY1") == [(b"20261130", b"20261201")]
+        # Open on Wednesdays only: Monday and Tuesday are asked in vain, then the rest.
+        assert earliest_and_days_asked("SE2321000016-WED1") == [
+            (b"20261130", b"20261201"),
+            (b"20261202", b"20261203"),
+        ]
+        # Known to be booked up near: the whole window at once.
+        assert earliest_and_days_asked("SE2321000016-WED1") == [(b"20261130", b"20261203")]
+        # On Tuesday its Wednesday is near: one call, and two days are enough again the next time.
+        now[0] = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+        assert earliest_and_days_asked("SE2321000016-WED1") == [(b"20261201", b"20261204")]
+        assert earliest_and_days_asked("SE2321000016-WED1") == [(b"20261201", b"20261202")]
+    finally:
+        sim.stop()

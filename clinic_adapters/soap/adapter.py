@@ -208,13 +208,14 @@ class RivSchedulingAdapter(ClinicAdapter):
     def earliest_slots(
         self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime, limit: int
     ) -> list[Slot]:
-        """The first free times. RIV-TA cannot ask for fewer than a day's, so every time of the
-        window is read; only the first become Slots (most of the work of a long answer)."""
+        """The first free times: today's and tomorrow's first, and Slots for the first only.
+
+        RIV-TA cannot ask for fewer than a day's times. The first are near, and two days' answer
+        is a fraction of the window's, on both ends. A clinic booked up for those days costs a
+        second round trip once; then it is asked for the whole window until it has near times.
+        """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        # The first times are near: today's and tomorrow's answer is a fraction of the window's
-        # (and of the work on both ends). A clinic booked up for those days costs a second round
-        # trip once; then it is asked for the whole window until it has near times again.
         hsa_id = normalize_hsa_id(clinic.hsa_id)
         first, _ = local_dates(start, end, clinic.timezone)
         _, near = local_day_bounds_utc(first + timedelta(days=NEAR_DAYS - 1), clinic.timezone)

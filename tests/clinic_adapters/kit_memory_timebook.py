@@ -265,6 +265,13 @@ class LocalOffsetTimebook(MemoryTimebook):
                 for s in super().available_slots(*args, **kwargs)]
 
 
+class UnsortedEarliestTimebook(MemoryTimebook):
+    """Answers the first free times from an unsorted search: some time, not the earliest."""
+
+    def earliest_slots(self, clinic, time_type_id, start, end, limit):
+        return super().available_slots(clinic, time_type_id, start, end)[::-1][:limit]
+
+
 class NotFoundAsOutageTimebook(MemoryTimebook):
     """Reports an unknown booking as a technical fault (would trip the hub's circuit breaker)."""
 

@@ -100,6 +100,8 @@ class TestResilientWrapperConforms(ConformanceTests):
      "raised KeyError"),
     (memory.WallClockEndTimebook, "timezones.fall_back_day_free_times", "the day the clocks change"),
     (memory.FoldBlindTimebook, "timezones.fall_back_day_free_times", "same instant"),
+    (memory.UnsortedEarliestTimebook, "availability.earliest_times_are_the_first_free_times",
+     "same times, seats and order expected"),
 ])
 def test_kit_fails_a_broken_timebook_with_a_clear_message(broken, check, message):
     report = run_kit(context(broken()))

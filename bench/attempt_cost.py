@@ -9,8 +9,9 @@ It recreates the database ``bench_cost``, sets up the rush's campaign clinic (te
 then books through the Flask test client: each free time once by a winner and by
 ``--losers`` other citizens who are refused (409), as in a rush. Prints per outcome: statements
 per attempt and CPU milliseconds per attempt, and PostgreSQL's CPU per attempt (median of the
-batches). Statements are counted in one more batch, not measured: the hub reads its hottest
-statement past SQLAlchemy only while nothing listens to the engine (:mod:`hub.driver_reads`).
+batches). Statements are counted in one more batch, not timed, at psycopg's cursor: the hub
+reads its hottest statements past SQLAlchemy only while nothing listens to the engine
+(:mod:`hub.driver_reads`), so an engine listener would count another path.
 ``--statements`` prints the statements of one success and one refusal.
 
 ``--versus COMMIT`` measures the work tree's hub and a clean export of ``COMMIT`` (same schema)
@@ -22,6 +23,7 @@ and only measurements taken side by side in time compare two versions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -31,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -62,7 +64,6 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
     # Imported only now: under --versus they come from the served code (PYTHONPATH).
     import rush_setup
     from servers import postgres_cpu_seconds
-    from sqlalchemy import event
 
     from clinic_adapters.timezones import utc_now
     from hub.db import database
@@ -89,8 +90,29 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
 
     statements: list[str] = []
 
-    def count(*executed: Any) -> None:
-        statements.append(executed[2])
+    @contextlib.contextmanager
+    def counting() -> Iterator[None]:
+        """Count what reaches PostgreSQL at psycopg's cursor. An engine listener would count
+        another path: while one listens, the hub's hottest reads go SQLAlchemy's way instead of
+        psycopg's (``hub.driver_reads``), and what they cost apart from the timed batches."""
+        import psycopg
+
+        originals = {name: getattr(psycopg.Cursor, name) for name in ("execute", "executemany")}
+
+        def counted(original: Callable[..., Any]) -> Callable[..., Any]:
+            def run(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+                statements.append(query.decode() if isinstance(query, bytes) else str(query))
+                return original(cursor, query, *args, **kwargs)
+
+            return run
+
+        for name, original in originals.items():
+            setattr(psycopg.Cursor, name, counted(original))
+        try:
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(psycopg.Cursor, name, original)
 
     client = app.test_client()
     shown: set[int] = set()
@@ -111,9 +133,11 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
 
     def batch(number: int) -> dict:
         """Batch 0 warms up; batch ``--batches`` + 1 counts statements."""
-        counting = number == args.batches + 1
-        if counting:
-            event.listen(database(app).engine, "before_cursor_execute", count)
+        counts_statements = number == args.batches + 1
+        with counting() if counts_statements else contextlib.nullcontext():
+            return run_batch(number, counts_statements)
+
+    def run_batch(number: int, counting: bool) -> dict:
         spent: Counter[int] = Counter()
         done: Counter[int] = Counter()
         counts: dict[int, Counter[int]] = {}
@@ -133,8 +157,6 @@ def prepare(args: argparse.Namespace) -> Callable[[int], dict]:
                     for line in sql:
                         print("   ", " ".join(line.split())[:160], file=sys.stderr)
         pg_ms = 1000 * (postgres_cpu_seconds(args.database) - pg_before) / sum(done.values())
-        if counting:
-            event.remove(database(app).engine, "before_cursor_execute", count)
         return {
             "cpu_ms": {str(s): 1000 * spent[s] / done[s] for s in done},
             "statements": {str(s): dict(c) for s, c in counts.items()},

@@ -7,6 +7,7 @@ up citizens or clinics.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from clinic_adapters.contract import ClinicRef, Subject, normalize_hsa_id
 from clinic_adapters.errors import InvalidResponse, NotFound, Refused
 from clinic_adapters.fhir import mapping
 from clinic_adapters.fhir.mapping import INACTIVE_STATES, Resource, ScheduleInfo
-from clinic_adapters.fhir.transport import FhirTransport
+from clinic_adapters.fhir.transport import FhirTransport, SearchRejected
+
+log = logging.getLogger(__name__)
 
 HSA_SYSTEM = "urn:oid:1.2.752.129.2.1.4.1"
 PAGE_SIZE = "100"  # a wish: servers cap _count, we follow next links anyway
@@ -55,6 +58,7 @@ class FhirQueries:
         self._services: dict[str, str] = {}  # normalized HSA-id -> HealthcareService id
         self._schedules: dict[str, tuple[float, Schedules]] = {}  # service id -> (read at, …)
         self._lock = threading.Lock()
+        self._sorts = True  # until the server refuses a search sorted by start
 
     # -- clinic ---------------------------------------------------------------------------------
 
@@ -142,8 +146,22 @@ class FhirQueries:
         of each: read in start order and only as many pages as that takes.
 
         Servers ignore a ``_sort`` they do not support: a ``self`` link without it, or a page out
-        of order, and every page is read, as :meth:`free_slots` does.
+        of order, and every page is read, as :meth:`free_slots` does. A strict server refuses it
+        (400): then this server is searched as :meth:`free_slots` does from then on.
         """
+        if not self._sorts:
+            return self.free_slots(service_id, schedules, [], start, end, time_type_id)
+        try:
+            return self._first_free_sorted(service_id, schedules, start, end, time_type_id, times)
+        except SearchRejected:
+            log.info("FHIR Slot search sorted by start refused (400): searching unsorted from now on")
+            self._sorts = False
+            return self.free_slots(service_id, schedules, [], start, end, time_type_id)
+
+    def _first_free_sorted(
+        self, service_id: str, schedules: Schedules, start: datetime, end: datetime,
+        time_type_id: str | None, times: int,
+    ) -> list[Resource]:
         query = self._slot_query(service_id, [], start, end, time_type_id, True)
         keep = self._slot_check(schedules, start, end, time_type_id, True)
         # A few more than the times asked for: a time with several seats is several Slots.

@@ -44,6 +44,10 @@ DEFAULT_MAX_LEEWAY = 30
 Params = list[tuple[str, str]]
 
 
+class SearchRejected(InvalidResponse):
+    """A search the server refused (400), e.g. for a parameter a strict server does not support."""
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a search: its matches, and the ``self`` link (the parameters the server used)."""
@@ -241,6 +245,8 @@ class FhirTransport:
         else:
             response = self.request("GET", kind, params=params)
         for _page in range(MAX_PAGES):
+            if response.status_code == 400 and _page == 0:
+                raise SearchRejected(f"search {kind}: HTTP 400")
             if response.status_code != 200:
                 raise InvalidResponse(f"search {kind}: HTTP {response.status_code}")
             bundle = self.json(response, f"search {kind}")

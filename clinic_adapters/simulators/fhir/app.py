@@ -199,6 +199,9 @@ def create_app(sim: FhirSimulator) -> Flask:
                 system, _, pnr = value.partition("|")
                 if name == "identifier" and system == sim.config.patient_identifier_system and pnr:
                     store.add_patient(pnr)
+        rejected = sorted({name for name, _ in params} & sim.config.rejected_search_params)
+        if rejected:
+            return outcome(400, "not-supported", f"search parameter {rejected[0]} is not supported")
         try:
             ids = store.search(kind, params)
         except BadSearch as error:

@@ -76,6 +76,8 @@ class SimConfig:
     auto_patients: bool = True
     # Real servers ignore search parameters they do not know; list some here to mimic that.
     ignored_search_params: frozenset[str] = frozenset()
+    # Strict servers answer 400 to a parameter they do not support instead; list some here.
+    rejected_search_params: frozenset[str] = frozenset()
     require_if_match: bool = True
     # Answer a create with Location and ETag only, whatever the client prefers (some servers do).
     return_minimal: bool = False

@@ -370,3 +370,15 @@ def test_earliest_slots_trust_no_order_when_the_self_link_drops_sort(week):
     found = FhirQueries(http, "urn:pnr", None).first_free_slots(  # type: ignore[arg-type]
         "hs", {"a": ScheduleInfo("a")}, *week, None, 2)
     assert http.served == 2 and "s0" in {s["id"] for s in found}
+
+
+def test_earliest_slots_from_a_server_that_refuses_sort_search_unsorted_from_then_on(make_sim, make_adapter,
+                                                                                      north, week):
+    sim = make_sim(sim_config(rejected_search_params=frozenset({"_sort"})))
+    adapter = make_adapter(sim)
+    full = adapter.available_slots(north, "doctor", *week)
+    for search in range(2):
+        sim.requests.clear()
+        assert adapter.earliest_slots(north, "doctor", *week, 3) == full[:3]
+        refused = [r for r in slot_searches(sim) if ("_sort", "start") in r["args"]]
+        assert len(refused) == (1 if search == 0 else 0)  # asked once, then known

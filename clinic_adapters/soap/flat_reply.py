@@ -12,6 +12,7 @@ exactly as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,6 +20,7 @@ from lxml import etree
 from zeep.loader import parse_xml
 from zeep.utils import get_media_type
 from zeep.xsd import Element
+from zeep.xsd.types.builtins import String
 from zeep.xsd.types.simple import AnySimpleType
 
 
@@ -55,8 +57,8 @@ class FlatListReader:
             for _, e in fields
         ):
             return
-        # tag -> (position, attribute name, simple type); required names must be present
-        self._fields = {e.qname.text: (i, name, e.type) for i, (name, e) in enumerate(fields)}
+        # tag -> (position, attribute name, how to read it); required names must be present
+        self._fields = {e.qname.text: (i, name, _reader(e.type)) for i, (name, e) in enumerate(fields)}
         self._empty = {name: None for name, _ in fields}
         self._required = {e.qname.text for _, e in fields if e.min_occurs > 0}
         self._ok = True
@@ -106,7 +108,21 @@ class FlatListReader:
             last = spec[0]
             seen.add(leaf.tag)
             # zeep's own conversion of a simple element (AnySimpleType.parse_xmlelement)
-            values[spec[1]] = spec[2].parse_xmlelement(leaf)
+            values[spec[1]] = leaf.text if spec[2] is None else spec[2](leaf)
         if not self._required <= seen:
             return None
         return SimpleNamespace(**values)
+
+
+def _reader(kind: AnySimpleType) -> Callable[[Any], Any] | None:
+    """zeep's reading of a simple element, or None where that is its text as it stands.
+
+    zeep reads a simple element as ``pythonvalue(text)`` (None without text), and a string's
+    ``pythonvalue`` returns the text unchanged: most fields of a timeslot are strings, and a
+    hundred clinics' answers are read under one GIL.
+    """
+    plain = (
+        type(kind).parse_xmlelement is AnySimpleType.parse_xmlelement
+        and type(kind).pythonvalue is String.pythonvalue
+    )
+    return None if plain else kind.parse_xmlelement

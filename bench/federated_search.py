@@ -11,6 +11,9 @@ times the hub's ``/api/v1/search/first-free`` in three states:
   until every live clinic answers, at most six times, and warns when a measured search lost one);
 * cached: new adapters, the short-lived free-slot cache on and filled by such searches.
 
+``--clinic-processes K`` serves the clinics from K processes instead of one (record systems do
+not share an interpreter lock in life; on 2 cores it made no clear difference, see README).
+
 ``--profile OUT`` samples this process and the simulated clinics with py-spy during the searches
 with breakers open (``bench/profile_top.py OUT --within ''``).
 
@@ -76,17 +79,17 @@ def start_clinic(n: int, latency: float) -> tuple[str, str, dict, Callable[[], N
     return hsa_id, "fhir-r4", fhir.adapter_config(read_timeout=2.0), fhir.stop
 
 
-def serve_clinics(latencies: list[float], conn: Connection) -> None:
-    """Child process: run the record systems apart from the hub, so they do not share its GIL."""
-    started = [start_clinic(n, latency) for n, latency in enumerate(latencies)]
-    conn.send([(hsa_id, connection, config) for hsa_id, connection, config, _ in started])
+def serve_clinics(latencies: dict[int, float], conn: Connection) -> None:
+    """Child process: run record systems apart from the hub, so they do not share its GIL."""
+    started = {n: start_clinic(n, latency) for n, latency in latencies.items()}
+    conn.send({n: (hsa_id, connection, config) for n, (hsa_id, connection, config, _) in started.items()})
     while True:
         command = conn.recv()
         if command == "quit":
             break
         started[command][3]()  # stop one clinic: it is dead from now on
         conn.send("stopped")
-    for *_, stop in started:
+    for *_, stop in started.values():
         stop()
 
 
@@ -98,6 +101,7 @@ def main() -> None:
     parser.add_argument("--min-latency", type=float, default=0.05)
     parser.add_argument("--max-latency", type=float, default=0.3)
     parser.add_argument("--deadline", type=float, default=2.5, help="FEDERATED_DEADLINE_SECONDS")
+    parser.add_argument("--clinic-processes", type=int, default=1, help="processes serving the clinics")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     parser.add_argument(
         "--profile", type=Path, metavar="OUT", help="py-spy the hub during the searches with breakers open"
@@ -128,11 +132,22 @@ def main() -> None:
         args.min_latency + (args.max_latency - args.min_latency) * n / max(1, args.clinics - 1)
         for n in range(args.clinics)
     ]
-    parent, child = multiprocessing.Pipe()
-    servers = multiprocessing.get_context("spawn").Process(target=serve_clinics, args=(latencies, child))
-    servers.start()
+    # Record systems run on machines of their own; here in --clinic-processes processes, so that
+    # a hundred of them do not queue behind one interpreter lock. Clinic n lives in process n % k.
+    k = max(1, args.clinic_processes)
+    pipes, processes = [], []
+    for i in range(k):
+        parent, child = multiprocessing.Pipe()
+        share = {n: latency for n, latency in enumerate(latencies) if n % k == i}
+        process = multiprocessing.get_context("spawn").Process(target=serve_clinics, args=(share, child))
+        process.start()
+        pipes.append(parent)
+        processes.append(process)
     try:
-        clinics = parent.recv()
+        served: dict[int, tuple[str, str, dict]] = {}
+        for parent in pipes:
+            served |= parent.recv()
+        clinics = [served[n] for n in range(args.clinics)]
         dead = set(range(0, args.clinics, max(1, args.clinics // max(1, args.dead)))[: args.dead])
         with database(app).session_scope() as db:
             for n, (hsa_id, connection, config) in enumerate(clinics):
@@ -159,8 +174,8 @@ def main() -> None:
                     )
                 )
         for n in dead:
-            parent.send(n)
-            parent.recv()
+            pipes[n % k].send(n)
+            pipes[n % k].recv()
 
         live_alone = []
         start = utc_now() + timedelta(hours=2)
@@ -224,13 +239,17 @@ def main() -> None:
         settle(0)
         # CPU per search of the hub (this process) and of the simulated clinics (one process for all
         # of them): on a small machine the two compete for the same cores.
-        clinic_servers = psutil.Process(servers.pid)
-        hub_cpu, servers_cpu = time.process_time(), sum(clinic_servers.cpu_times()[:2])
+        clinic_servers = [psutil.Process(process.pid) for process in processes]
+
+        def servers_cpu_seconds() -> float:
+            return sum(sum(server.cpu_times()[:2]) for server in clinic_servers)
+
+        hub_cpu, servers_cpu = time.process_time(), servers_cpu_seconds()
         with py_spy(os.getpid(), args.profile) if args.profile else ExitStack():
             measured = [search() for _ in range(args.runs)]
         opened = [seconds for seconds, _ in measured]
         hub_cpu = (time.process_time() - hub_cpu) / args.runs
-        servers_cpu = (sum(clinic_servers.cpu_times()[:2]) - servers_cpu) / args.runs
+        servers_cpu = (servers_cpu_seconds() - servers_cpu) / args.runs
         settle(30)
         cached_answers = [search() for _ in range(args.runs)]
         cached = [seconds for seconds, _ in cached_answers]
@@ -262,8 +281,10 @@ def main() -> None:
                 f"p95/slowest {p95 / slowest:5.2f}"
             )
     finally:
-        parent.send("quit")
-        servers.join(timeout=30)
+        for parent in pipes:
+            parent.send("quit")
+        for process in processes:
+            process.join(timeout=30)
 
 
 if __name__ == "__main__":

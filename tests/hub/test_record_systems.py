@@ -127,6 +127,18 @@ def remote_clinic(
     return clinic
 
 
+def patient_fhir_clinic(db, fhir) -> Clinic:
+    """The FHIR clinic with deadlines a loaded machine does not miss: for what a search asks and
+    caches, not for how long it takes."""
+    return remote_clinic(
+        db,
+        "SE2321000016-FHIR",
+        "fhir-r4",
+        fhir.adapter_config(read_timeout=10.0),
+        resilience={"deadline_seconds": 15.0},
+    )
+
+
 def _book_first(client, clinic: Clinic, key: str, **kwargs) -> dict:
     slot = free_slots(client, clinic.hsa_id, slot_type="LAK20", **kwargs)[0]
     response = book(client, clinic.hsa_id, slot["id"], key=key)
@@ -324,20 +336,12 @@ def test_federated_search_marks_slow_and_dead_clinics_within_the_deadline(
     soap.latency = 0.0
 
 
-def test_federated_search_asks_a_record_system_for_the_first_times_only(fhir, db, client, app) -> None:
-    clinic = remote_clinic(
-        db,
-        "SE2321000016-FHIR",
-        "fhir-r4",
-        fhir.adapter_config(read_timeout=10.0),
-        resilience={"deadline_seconds": 15.0},
-    )
-    saved = app.config["FEDERATED_DEADLINE_SECONDS"]
-    app.config["FEDERATED_DEADLINE_SECONDS"] = 20.0
-    try:
-        answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
-    finally:
-        app.config["FEDERATED_DEADLINE_SECONDS"] = saved
+def test_federated_search_asks_a_record_system_for_the_first_times_only(
+    fhir, db, client, app, monkeypatch
+) -> None:
+    clinic = patient_fhir_clinic(db, fhir)
+    monkeypatch.setitem(app.config, "FEDERATED_DEADLINE_SECONDS", 20.0)
+    answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
     searched = [r for r in fhir.requests if r["path"] in ("/fhir/Slot", "/fhir")]
     # One sorted search for a page of few: the first three times, not every time of the days searched.
     assert len(searched) == 1 and ("_sort", "start") in searched[0]["args"]
@@ -384,24 +388,12 @@ def test_federated_search_asks_the_slowest_record_systems_first(
     soap.latency = 0.0
 
 
-def test_federated_search_answers_from_cache_until_a_booking(fhir, db, client, login, app) -> None:
+def test_federated_search_answers_from_cache_until_a_booking(
+    fhir, db, client, login, app, monkeypatch
+) -> None:
     # Generous deadlines: this is about the cache, and a loaded machine must not make it "slow".
-    saved = app.config["FEDERATED_DEADLINE_SECONDS"]
-    app.config["FEDERATED_DEADLINE_SECONDS"] = 20.0
-    try:
-        _cache_until_a_booking(fhir, db, client, login)
-    finally:
-        app.config["FEDERATED_DEADLINE_SECONDS"] = saved
-
-
-def _cache_until_a_booking(fhir, db, client, login) -> None:
-    clinic = remote_clinic(
-        db,
-        "SE2321000016-FHIR",
-        "fhir-r4",
-        fhir.adapter_config(read_timeout=10.0),
-        resilience={"deadline_seconds": 15.0},
-    )
+    monkeypatch.setitem(app.config, "FEDERATED_DEADLINE_SECONDS", 20.0)
+    clinic = patient_fhir_clinic(db, fhir)
     login(client)
     first_answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
     assert [c["status"] for c in first_answer["clinics"]] == ["ok"]  # answered, so it was cached
@@ -415,17 +407,10 @@ def _cache_until_a_booking(fhir, db, client, login) -> None:
 
 
 def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_systems(
-    fhir, db, client, app
+    fhir, db, client, app, monkeypatch
 ) -> None:
-    remote_clinic(
-        db,
-        "SE2321000016-FHIR",
-        "fhir-r4",
-        fhir.adapter_config(read_timeout=10.0),
-        resilience={"deadline_seconds": 15.0},
-    )
-    saved = app.config["FEDERATED_DEADLINE_SECONDS"]
-    app.config["FEDERATED_DEADLINE_SECONDS"] = 20.0
+    patient_fhir_clinic(db, fhir)
+    monkeypatch.setitem(app.config, "FEDERATED_DEADLINE_SECONDS", 20.0)
     fresh = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
     assert [c["status"] for c in fresh["clinics"]] == ["ok"] and fresh["times"]
 
@@ -440,7 +425,6 @@ def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_system
         released.set()
         busy.shutdown()
         app.extensions.pop("hub.federated_pool")
-        app.config["FEDERATED_DEADLINE_SECONDS"] = saved
     assert [c["status"] for c in again["clinics"]] == ["ok"]
     assert again["times"] == fresh["times"]
 

@@ -38,12 +38,6 @@ def slot_schedule(slot: Resource | None) -> str | None:
     return mapping.reference_id((slot or {}).get("schedule"), "Schedule")
 
 
-def _times_before(slots: list[Resource], instant: datetime) -> int:
-    """The number of distinct times (schedule, start, end) among ``slots`` that start before ``instant``."""
-    return len({(slot_schedule(s), *mapping.slot_start_end(s)) for s in slots
-                if mapping.slot_start_end(s)[0] < instant})
-
-
 def first_slot_id(appointment: Resource) -> str | None:
     return next((mapping.reference_id(r, "Slot") for r in appointment.get("slot") or []), None)
 
@@ -167,6 +161,7 @@ class FhirQueries:
         # A few more than the times asked for: a time with several seats is several Slots.
         page_size = str(max(FIRST_PAGE_MIN, 2 * times))
         kept: list[Resource] = []
+        kept_times: set[tuple[str | None, datetime, datetime]] = set()  # (schedule, start, end)
         latest: datetime | None = None  # the latest start seen: every time before it is whole
         in_order = True
         pages = self.http.pages("Slot", [*query, ("_sort", "start"), ("_count", page_size)])
@@ -174,13 +169,14 @@ class FhirQueries:
             if number == 0 and page.self_url is not None and "_sort" not in page.self_url:
                 in_order = False  # later pages' self links are the server's own paging links
             for slot in page.matches:
-                slot_start = mapping.slot_start_end(slot)[0]
+                slot_start, slot_end = mapping.slot_start_end(slot)
                 if latest is not None and slot_start < latest:
                     in_order = False
                 latest = slot_start if latest is None else max(latest, slot_start)
                 if keep(slot):
                     kept.append(slot)
-            if in_order and latest is not None and _times_before(kept, latest) >= times:
+                    kept_times.add((slot_schedule(slot), slot_start, slot_end))
+            if in_order and latest is not None and sum(t[1] < latest for t in kept_times) >= times:
                 break
         return kept
 

@@ -244,8 +244,8 @@ class FhirTransport:
             response = self.request("POST", f"{kind}/_search", data=form)
         else:
             response = self.request("GET", kind, params=params)
-        for _page in range(MAX_PAGES):
-            if response.status_code == 400 and _page == 0:
+        for number in range(MAX_PAGES):
+            if response.status_code == 400 and number == 0:
                 raise SearchRejected(f"search {kind}: HTTP 400")
             if response.status_code != 200:
                 raise InvalidResponse(f"search {kind}: HTTP {response.status_code}")

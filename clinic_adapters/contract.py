@@ -57,6 +57,12 @@ def same_hsa_id(a: str | None, b: str | None) -> bool:
     return normalize_hsa_id(a) == normalize_hsa_id(b)
 
 
+def require_limit(limit: int) -> None:
+    """The check every ``earliest_slots`` makes first: it answers at least one time."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+
+
 def _require_utc(value: datetime | None, name: str) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} must be timezone-aware")
@@ -300,8 +306,7 @@ class ClinicAdapter(abc.ABC):
         can answer with less (a sorted, paged search) overrides this. Either way the answer is
         exactly the first ``limit`` times :meth:`available_slots` would return, seats included.
         """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        require_limit(limit)
         return self.available_slots(clinic, time_type_id, start, end)[:limit]
 
     def available_dates(self, clinic: ClinicRef, time_type_id: str, start: date, end: date) -> list[date]:

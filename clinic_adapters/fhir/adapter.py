@@ -41,6 +41,7 @@ from clinic_adapters.contract import (
     Subject,
     TimeType,
     normalize_hsa_id,
+    require_limit,
 )
 from clinic_adapters.errors import (
     AdapterError,
@@ -204,8 +205,7 @@ class FhirR4Adapter(ClinicAdapter):
         self, clinic: ClinicRef, time_type_id: str, start: datetime, end: datetime, limit: int
     ) -> list[Slot]:
         """The first free times by a search sorted by start, reading only the pages they need."""
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        require_limit(limit)
         start, end = max(as_utc(start), self._clock()), as_utc(end)
         return [] if start >= end else self._earliest(clinic, time_type_id, start, end, limit)
 

@@ -37,6 +37,7 @@ from clinic_adapters.contract import (
     Subject,
     TimeType,
     normalize_hsa_id,
+    require_limit,
     same_hsa_id,
 )
 from clinic_adapters.errors import AdapterError, InvalidResponse, NotFound, Unavailable
@@ -214,8 +215,7 @@ class RivSchedulingAdapter(ClinicAdapter):
         is a fraction of the window's, on both ends. A clinic booked up for those days costs a
         second round trip once; then it is asked for the whole window until it has near times.
         """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        require_limit(limit)
         hsa_id = normalize_hsa_id(clinic.hsa_id)
         first, _ = local_dates(start, end, clinic.timezone)
         _, near = local_day_bounds_utc(first + timedelta(days=NEAR_DAYS - 1), clinic.timezone)

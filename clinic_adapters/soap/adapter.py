@@ -125,7 +125,7 @@ class RivSchedulingAdapter(ClinicAdapter):
 
     def close(self) -> None:
         """Close the HTTP session's kept-alive connections (as the FHIR adapter's ``close``)."""
-        self.client.session.close()
+        self.client.close()
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+import urllib3
 import zeep
 import zeep.exceptions
 from zeep.transports import Transport
@@ -26,6 +27,7 @@ from zeep.wsdl import Document
 from clinic_adapters.errors import AdapterError, InvalidResponse, Unavailable
 from clinic_adapters.soap.flat_reply import FlatListReader
 from clinic_adapters.soap.personal_data import NoBodyLogger
+from clinic_adapters.soap.posting import PooledTransport, connection_pool
 from clinic_adapters.timezones import utc_now
 
 log = logging.getLogger("clinic_adapters.soap")
@@ -110,6 +112,7 @@ class RivClient:
         self.session = session or requests.Session()
         # REQUESTS_CA_BUNDLE on this machine would override session.verify (PITFALLS.md).
         self.session.trust_env = False
+        self.pool = connection_pool()
         self.transport = self._transport(timeouts.read)
         self.health_transport = self._transport(min(timeouts.read, health_read_timeout))
         self.plugins = list(plugins or [])
@@ -127,13 +130,19 @@ class RivClient:
         return f"{base}?wsdl"
 
     def _transport(self, read_timeout: float) -> Transport:
-        transport = Transport(
+        transport = PooledTransport(
+            self.pool,
             session=self.session,
             timeout=self.timeouts.pair(),  # WSDL and schema loading
             operation_timeout=(self.timeouts.connect, read_timeout),  # each call
         )
         transport.logger = NoBodyLogger()  # zeep would log whole envelopes at DEBUG
         return transport
+
+    def close(self) -> None:
+        """Close the kept-alive connections of calls and of WSDL loading."""
+        self.pool.clear()
+        self.session.close()
 
     # -- WSDL and services --------------------------------------------------------------------
 
@@ -260,11 +269,20 @@ class RivClient:
 
 def _technical_error(operation: str, exc: Exception) -> Unavailable:
     """Map a transport or parsing failure to a typed error whose message holds no personal data."""
-    if isinstance(exc, requests.Timeout):
-        return Unavailable(f"{operation}: time-out")
-    if isinstance(exc, requests.ConnectionError):
+    # urllib3's NewConnectionError is also a ConnectTimeoutError: a refusal is not a time-out.
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
         return Unavailable(f"{operation}: connection failed")
-    if isinstance(exc, requests.RequestException):
+    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+        return Unavailable(f"{operation}: time-out")
+    if isinstance(
+        exc,
+        requests.ConnectionError
+        | urllib3.exceptions.ProtocolError
+        | urllib3.exceptions.SSLError
+        | urllib3.exceptions.ProxyError,
+    ):
+        return Unavailable(f"{operation}: connection failed")
+    if isinstance(exc, requests.RequestException | urllib3.exceptions.HTTPError):
         return Unavailable(f"{operation}: HTTP error ({type(exc).__name__})")
     if isinstance(exc, zeep.exceptions.TransportError):
         # an HTML error page, a proxy's 502, a 404 for a wrong address (trap 10)

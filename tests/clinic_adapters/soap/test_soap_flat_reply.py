@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -35,8 +36,9 @@ def _answer_with(adapter: RivSchedulingAdapter, monkeypatch: pytest.MonkeyPatch,
 
     def changed(address, envelope, headers):
         response = post_xml(address, envelope, headers)
-        response._content = change(response.content)
-        return response
+        changed_content = change(response.content)
+        assert changed_content != response.content  # the change took: the test tests something
+        return dataclasses.replace(response, content=changed_content)
 
     monkeypatch.setattr(transport, "post_xml", changed)
 

@@ -50,7 +50,7 @@ from clinic_adapters.soap.mapping import (
     slot_from_key,
 )
 from clinic_adapters.soap.personal_data import InvalidSubject, normalize_personal_number
-from clinic_adapters.soap.riv_time import format_dt, local_dates, parse_dt, parse_wall
+from clinic_adapters.soap.riv_time import format_dt, local_dates, parse_dt, parse_wall, steady_offset
 from clinic_adapters.soap.transport import RivClient, SoapFault, Timeouts
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 
@@ -266,6 +266,7 @@ class RivSchedulingAdapter(ClinicAdapter):
         now = self.clock()
         slots = []
         horizon = None  # with a limit: a time whose wall clock starts later cannot be among the first
+        margin = timedelta(0) if limit and steady_offset(first, last, clinic.timezone) else MAX_OFFSET_CHANGE
         for wall, key, (timeslot, free) in _by_wall_clock(seats) if limit else _unordered(seats):
             if horizon is not None and wall > horizon:
                 break
@@ -281,7 +282,7 @@ class RivSchedulingAdapter(ClinicAdapter):
             if start <= slot.start < end and slot.start > now:
                 slots.append(slot)
                 if limit and horizon is None and len(slots) == limit:
-                    horizon = wall + MAX_OFFSET_CHANGE
+                    horizon = wall + margin
         if skipped:
             log.warning(
                 "RIV GetAvailableTimeslots from %s: skipped %d malformed timeslots", clinic.hsa_id, skipped
@@ -510,7 +511,8 @@ NEAR_DAYS = 2
 
 #: Wall-clock order is the order of instants except around a clock change, where a zone's offset
 #: moves by at most two hours (one nearly everywhere). So a time whose wall-clock start is more
-#: than this after that of the last of the first few starts after all of them.
+#: than this after that of the last of the first few starts after all of them. Days without a
+#: clock change need no margin (:func:`~clinic_adapters.soap.riv_time.steady_offset`).
 MAX_OFFSET_CHANGE = timedelta(hours=3)
 
 

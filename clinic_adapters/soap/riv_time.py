@@ -19,10 +19,10 @@ subtract as wall-clock times; trap 6).
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from clinic_adapters.errors import InvalidResponse
-from clinic_adapters.timezones import local_to_utc, to_local
+from clinic_adapters.timezones import local_to_utc, to_local, zone
 
 TS_FORMAT = "%Y%m%d%H%M%S"
 DT_FORMAT = "%Y%m%d"
@@ -103,3 +103,17 @@ def local_dates(start: datetime, end: datetime, tz_name: str) -> tuple[date, dat
     first = to_local(start, tz_name).date()
     last = to_local(max(start, end - timedelta(microseconds=1)), tz_name).date()
     return first, last
+
+
+@functools.lru_cache(maxsize=1024)
+def steady_offset(first: date, last: date, tz_name: str) -> bool:
+    """Whether the zone keeps one offset from UTC from ``first``'s start to ``last``'s end.
+
+    Then the wall-clock order of those days' times is the order of their instants. Zones change
+    their offset at most a few times a year and never twice within a day, so the offsets at the
+    days' midnights tell.
+    """
+    tz = zone(tz_name)
+    days = (first + timedelta(days=d) for d in range((last - first).days + 2))
+    midnights = (datetime.combine(day, time(), tz) for day in days)
+    return len({midnight.utcoffset() for midnight in midnights}) == 1

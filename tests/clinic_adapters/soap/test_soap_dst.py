@@ -11,7 +11,14 @@ from riv_soap_helpers import dst_facility, fixed_clock, make_adapter
 from clinic_adapters.contract import ClinicRef
 from clinic_adapters.errors import InvalidResponse
 from clinic_adapters.simulators.riv_soap import RivSoapSimulator
-from clinic_adapters.soap.riv_time import format_ts, interval_to_utc, local_dates, readings, ts_to_utc
+from clinic_adapters.soap.riv_time import (
+    format_ts,
+    interval_to_utc,
+    local_dates,
+    readings,
+    steady_offset,
+    ts_to_utc,
+)
 
 STHLM = "Europe/Stockholm"
 
@@ -198,3 +205,18 @@ def test_the_earliest_time_may_come_later_on_the_wall_clock_in_the_repeated_hour
     listing = adapter.available_slots(clinic, "NATT30", *window)
     assert [s.start for s in listing] == [utc(2026, 10, 25, 0, 40), utc(2026, 10, 25, 1, 30)]
     assert adapter.earliest_slots(clinic, "NATT30", *window, 1) == listing[:1]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "steady"),
+    [
+        (date(2026, 3, 28), date(2026, 3, 28), True),  # the day before: the clock moves at 02:00 next day
+        (date(2026, 3, 28), date(2026, 3, 29), False),
+        (date(2026, 3, 29), date(2026, 3, 29), False),
+        (date(2026, 3, 30), date(2026, 4, 2), True),
+        (date(2026, 10, 24), date(2026, 10, 25), False),
+        (date(2026, 10, 26), date(2026, 10, 26), True),
+    ],
+)
+def test_a_clock_change_within_the_days_is_seen(first, last, steady):
+    assert steady_offset(first, last, "Europe/Stockholm") is steady

@@ -59,20 +59,19 @@ def match_date(actual: str | None, query: str) -> bool:
     """Return whether an instant satisfies ``ge``/``gt``/``le``/``lt``/``eq``/``ne`` + value."""
     prefix, value = (query[:2], query[2:]) if query[:2].isalpha() else ("eq", query)
     low, high = _date_range(value)
-    if actual is None:
-        return False
-    t = parse_instant(actual)
-    checks = {
-        "eq": low <= t < high,
-        "ne": not (low <= t < high),
-        "ge": t >= low,
-        "gt": t >= high,
-        "lt": t < low,
-        "le": t < high,
-    }
-    if prefix not in checks:
+    if prefix not in _DATE_TESTS:
         raise BadSearch(f"unknown date prefix {prefix!r}")
-    return checks[prefix]
+    return actual is not None and _DATE_TESTS[prefix](parse_instant(actual), low, high)
+
+
+_DATE_TESTS: dict[str, Callable[[datetime, datetime, datetime], bool]] = {
+    "eq": lambda t, low, high: low <= t < high,
+    "ne": lambda t, low, high: not (low <= t < high),
+    "ge": lambda t, low, high: t >= low,
+    "gt": lambda t, low, high: t >= high,
+    "lt": lambda t, low, high: t < low,
+    "le": lambda t, low, high: t < high,
+}
 
 
 def start_bounds(
@@ -126,6 +125,11 @@ def _codings(value: Any) -> Iterable[tuple[str | None, str | None]]:
 
 def match_token(actual: Any, query: str) -> bool:
     """Return whether any coding/identifier matches ``system|code``, ``|code`` or ``code``."""
+    if isinstance(actual, str):  # a plain code (a status): no system
+        if "|" not in query:
+            return actual == query
+        system, code = query.split("|", 1)
+        return system == "" and code in ("", actual)
     if "|" in query:
         system, code = query.split("|", 1)
         return any(
@@ -226,10 +230,29 @@ def compile_query(
         matcher = table.get(name)
         if matcher is None or name in ignored or (name.startswith("_") and name != "_id"):
             continue  # unknown and result parameters are ignored, as real servers do
+        if (resource_type, name) == ("Slot", "schedule.actor"):
+            matcher = _per_schedule(matcher)
         tests.append((matcher, value.split(",")))
 
     def test(resource: Resource, lookup: Lookup) -> bool:
         return all(any(matcher(resource, part, lookup) for part in parts) for matcher, parts in tests)
+
+    return test
+
+
+def _per_schedule(matcher: Matcher) -> Matcher:
+    """A Slot's chained Schedule test, answered once per Schedule and value within one search.
+
+    A search runs under the store's lock, so no Schedule changes while it tests the Slots; the
+    Slots of a clinic's few Schedules then cost one lookup each, not one per Slot.
+    """
+    known: dict[tuple[Any, str], bool] = {}
+
+    def test(resource: Resource, value: str, lookup: Lookup) -> bool:
+        key = ((resource.get("schedule") or {}).get("reference"), value)
+        if key not in known:
+            known[key] = matcher(resource, value, lookup)
+        return known[key]
 
     return test
 

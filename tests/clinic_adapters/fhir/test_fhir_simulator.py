@@ -170,3 +170,31 @@ def test_slot_searches_narrowed_by_start_find_what_a_full_scan_finds(sim):
         assert sorted(store.search("Slot", query)) == sorted(scanned), query
         found.append(len(scanned))
     assert all(found[:5]) and found[-1] == 0
+
+
+def test_slot_searches_by_clinic_find_each_clinics_slots_as_a_full_scan_does(sim):
+    from clinic_adapters.simulators.fhir.search import matches
+
+    store = sim.store
+    with store.lock:
+        services = list(store._resources["HealthcareService"])
+        slots = store._resources["Slot"]
+        first = min(slot["start"] for slot in slots.values())
+    assert len(services) > 1
+    seen: set[str] = set()
+    for service in services:
+        query = [("schedule.actor", f"HealthcareService/{service}"), ("start", f"ge{first}"),
+                 ("status", "free")]
+        with store.lock:
+            scanned = [rid for rid, slot in slots.items() if matches("Slot", slot, query, store._peek)]
+        assert scanned and sorted(store.search("Slot", query)) == sorted(scanned)
+        assert not seen & set(scanned)  # a slot belongs to one clinic only
+        seen |= set(scanned)
+
+
+def test_a_plain_code_matches_tokens_without_a_system():
+    from clinic_adapters.simulators.fhir.search import match_token
+
+    cases = {"free": True, "|free": True, "|": True, "busy": False, "|busy": False,
+             "http://hl7.org/fhir/slotstatus|free": False}
+    assert {query: match_token("free", query) for query in cases} == cases

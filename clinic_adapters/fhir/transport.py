@@ -1,5 +1,9 @@
 """The one place where the FHIR adapter talks HTTP: OAuth2 tokens, timeouts, paging, error mapping.
 
+Authlib fetches the tokens (client credentials, over httpx); the FHIR requests themselves go
+through urllib3's pool with the bearer header, since httpx and Authlib's per-request work was
+most of the adapter's CPU per call, and a federated search makes a hundred calls under one GIL.
+
 Every fault of the wire becomes a typed adapter error here and nowhere else: time-outs, refused or
 dropped connections, 5xx (whatever the body: HTML pages included), 429 and auth failures all end
 as :class:`~clinic_adapters.errors.Unavailable`. Writes are never retried here (a resilience
@@ -9,6 +13,7 @@ with a short ``Retry-After`` are sent again.
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import threading
 import time
@@ -18,9 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import authlib.deprecate  # noqa: F401 - imported first so the filter below outranks its own
+import certifi
+import urllib3
 
 from clinic_adapters.errors import InvalidResponse, Unavailable
 from clinic_adapters.timezones import utc_now
@@ -39,6 +46,7 @@ http = _authlib_httpx.httpx2
 
 log = logging.getLogger(__name__)
 
+CONNECTIONS_PER_HOST = 10  # kept-alive connections to the server, as httpx keeps
 MAX_PAGES = 500  # a server whose next links never end is broken; stop rather than loop forever
 DEFAULT_MAX_LEEWAY = 30
 Params = list[tuple[str, str]]
@@ -46,6 +54,19 @@ Params = list[tuple[str, str]]
 
 class SearchRejected(InvalidResponse):
     """A search the server refused (400), e.g. for a parameter a strict server does not support."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: what the adapter reads of it."""
+
+    status_code: int
+    headers: Any  # urllib3's HTTPHeaderDict: names compare case-insensitively
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not JSON."""
+        return jsonlib.loads(self.content)
 
 
 @dataclass(frozen=True)
@@ -81,7 +102,7 @@ class FhirTransport:
         self._max_leeway = max_token_leeway
         self._clock = clock
         self._token_lock = threading.Lock()
-        self._client = OAuth2Client(
+        self._client = OAuth2Client(  # the token endpoint's client
             client_id=client_id,
             client_secret=client_secret,
             scope=scope,
@@ -91,13 +112,18 @@ class FhirTransport:
             timeout=http.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout,
                                  pool=connect_timeout),
             leeway=0,  # set from each token's lifetime in _fetch_token
-            headers={"Accept": "application/fhir+json"},
         )
+        # The FHIR requests' client. urllib3's read time-out bounds every socket operation after
+        # connecting, sends included. No retries, no redirects: writes are never sent twice here.
+        self._pool = urllib3.PoolManager(num_pools=4, maxsize=CONNECTIONS_PER_HOST, retries=False,
+                                         cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.last_success: datetime | None = None
         self.last_error: datetime | None = None
         self.last_error_text: str | None = None
 
     def close(self) -> None:
+        self._pool.clear()
         self._client.close()
 
     # -- tokens ---------------------------------------------------------------------------------
@@ -105,6 +131,8 @@ class FhirTransport:
     def _fetch_token(self) -> None:
         """Fetch a new token and set the leeway below its lifetime (else every call refetches)."""
         token = self._client.fetch_token()
+        if not isinstance(token.get("access_token"), str):
+            raise ValueError("token response without an access token")
         lifetime = int(token.get("expires_in") or 0)
         self._client.leeway = max(0, min(self._max_leeway, lifetime // 4))
 
@@ -149,22 +177,34 @@ class FhirTransport:
             # Never send our bearer token to a host a response merely named.
             raise self._fail(InvalidResponse(f"{what}: link leaves the server's origin"))
         is_read = method in ("GET", "HEAD") or path.endswith("/_search")
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+        body, content_type = None, None
+        if data is not None:
+            body, content_type = urlencode(data, doseq=True).encode(), "application/x-www-form-urlencoded"
+        elif json is not None:
+            body, content_type = jsonlib.dumps(json).encode(), "application/json"
+        sent = {"Accept": "application/fhir+json", **({"Content-Type": content_type} if content_type else {}),
+                **(headers or {})}
         try:
             token = self._ensure_token()
-            response = self._send(method, url, params, data, json, headers)
+            response = self._send(method, url, body, sent, token)
             if response.status_code == 401:
                 # Our clock said the token was good: the server dropped it (restart, key rotation).
                 log.info("FHIR %s: 401, fetching a new token once", what)
                 self._renew_token(token)
-                response = self._send(method, url, params, data, json, headers)
+                response = self._send(method, url, body, sent, self._ensure_token())
             if response.status_code == 429 and is_read:
                 delay = self._retry_after(response)
                 if delay is not None:
                     time.sleep(delay)
-                    response = self._send(method, url, params, data, json, headers)
-        except http.TimeoutException as error:
+                    response = self._send(method, url, body, sent, self._ensure_token())
+        # urllib3's NewConnectionError is also a ConnectTimeoutError: a refusal is not a time-out.
+        except urllib3.exceptions.NewConnectionError as error:
+            raise self._fail(Unavailable(f"{what}: connection failed ({type(error).__name__})")) from error
+        except (http.TimeoutException, urllib3.exceptions.TimeoutError) as error:
             raise self._fail(Unavailable(f"{what}: timed out ({type(error).__name__})")) from error
-        except http.TransportError as error:
+        except (http.TransportError, urllib3.exceptions.HTTPError) as error:
             raise self._fail(Unavailable(f"{what}: connection failed ({type(error).__name__})")) from error
         except http.HTTPStatusError as error:  # raised by Authlib for a token endpoint's 5xx
             status = error.response.status_code
@@ -179,9 +219,11 @@ class FhirTransport:
         self.last_success = self._clock()
         return response
 
-    def _send(self, method: str, url: str, params: Params | None, data: Any, json: Any,
-              headers: dict[str, str] | None) -> Any:
-        return self._client.request(method, url, params=params, data=data, json=json, headers=headers)
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str], token: Any) -> Reply:
+        headers = {**headers, "Authorization": f"Bearer {token['access_token']}"}
+        answer = self._pool.request(method, url, body=body, headers=headers, timeout=self._timeout,
+                                    retries=False, redirect=False)
+        return Reply(answer.status, answer.headers, answer.data)
 
     def _retry_after(self, response: Any) -> float | None:
         """Return how long to wait before the one retry of a read, or None if it would not fit."""

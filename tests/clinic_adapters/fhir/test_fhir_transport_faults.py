@@ -122,3 +122,51 @@ def test_html_503_on_booking_is_unavailable_and_books_nothing(sim, adapter, nort
         adapter.make_booking(north, slot.id, citizen)
     assert len(requests_to(sim, "POST", "/fhir/Appointment")) == 1
     assert sim.store.count("Appointment") == 0
+
+
+def test_a_refused_fhir_server_behind_a_working_token_endpoint_is_a_connection_failure(sim, north):
+    # The token comes from the simulator; the FHIR requests go to a port nobody listens on.
+    adapter = get_adapter("fhir-r4", sim.adapter_config(base_url=f"http://127.0.0.1:{free_port()}/fhir"))
+    try:
+        started = time.monotonic()
+        with pytest.raises(Unavailable, match="connection failed"):
+            adapter.list_time_types(north)
+        assert time.monotonic() - started < 1
+    finally:
+        adapter.close()
+
+
+@pytest.fixture
+def tokenless_endpoint():
+    """A token endpoint answering 200 with JSON that holds no access token."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b'{"token_type": "Bearer", "expires_in": 300}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/token"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_token_answer_without_an_access_token_is_unavailable(sim, north, tokenless_endpoint):
+    adapter = get_adapter("fhir-r4", sim.adapter_config(token_url=tokenless_endpoint))
+    try:
+        with pytest.raises(Unavailable, match="unreadable token response"):
+            adapter.list_time_types(north)
+        assert not [r for r in sim.requests if r["path"].startswith("/fhir")]  # nothing sent unauthorised
+    finally:
+        adapter.close()

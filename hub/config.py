@@ -37,6 +37,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FEDERATED_DEADLINE_SECONDS": 2.5,
         "FEDERATED_SEARCH_DAYS": 3,
         "FREE_SLOT_CACHE_SECONDS": 20.0,
+        # A search reading a clinic's cached times in their last third of life reloads them in
+        # the background, so a region searched all the time rarely waits for a fan-out (0: off).
+        "FREE_SLOT_REFRESH_AHEAD": 1 / 3,
         "SYNC_RETRY_BASE_SECONDS": 30.0,
         # Notifications: e-mail is off until SMTP_HOST is set (messages wait, never reported sent).
         "PORTAL_URL": "http://127.0.0.1:5000/",

@@ -39,7 +39,7 @@ from clinic_adapters import (
 from clinic_adapters.resilience import DeadlineExceeded
 from clinic_adapters.timezones import local_day_bounds_utc, to_local, utc_now
 from hub import audit
-from hub.booking.cache import slot_cache
+from hub.booking.cache import RefreshClaim, slot_cache
 from hub.booking.clinic_settings import BookingContext, ClinicSettings, clinic_settings
 from hub.booking.events import booking_changed
 from hub.booking.timebooks import (
@@ -245,21 +245,27 @@ class RecordSystemQuery:
         return self._from_start(hit[1]) if hit is not None and self._covers(hit) else None
 
     def __call__(self) -> list[Slot]:
-        def load() -> tuple[datetime, list[Slot]]:
-            adapter = connect(self.app, self.connection)
-            if self.limit is None:
-                slots = adapter.available_slots(self.ref, self.slot_type_code, self.start, self.end)
-            else:
-                slots = adapter.earliest_slots(
-                    self.ref, self.slot_type_code, self.start, self.end, self.limit
-                )
-            # Sorted already, as the contract asks: then this costs one pass, and the cached list
-            # can be cut by bisection on every later search.
-            return self.start, sorted(slots, key=_start_of)
-
         cache = slot_cache(self.app)
-        entry = cache.get_or_load(self.connection.clinic_id, self._key, load, usable=self._covers)
+        entry = cache.get_or_load(self.connection.clinic_id, self._key, self._load, usable=self._covers)
         return self._from_start(entry[1])
+
+    def claim_refresh(self) -> RefreshClaim | None:
+        """Claim the background reload of this answer's cache entry, if it is due."""
+        return slot_cache(self.app).claim_refresh(self.connection.clinic_id, self._key)
+
+    def refresh(self, claim: RefreshClaim) -> None:
+        """Ask the record system again and keep its answer; no caller waits for this."""
+        slot_cache(self.app).refresh(claim, self._load)
+
+    def _load(self) -> tuple[datetime, list[Slot]]:
+        adapter = connect(self.app, self.connection)
+        if self.limit is None:
+            slots = adapter.available_slots(self.ref, self.slot_type_code, self.start, self.end)
+        else:
+            slots = adapter.earliest_slots(self.ref, self.slot_type_code, self.start, self.end, self.limit)
+        # Sorted already, as the contract asks: then this costs one pass, and the cached list
+        # can be cut by bisection on every later search.
+        return self.start, sorted(slots, key=_start_of)
 
     def typical_seconds(self) -> float:
         """How long the record system took to answer reads lately; infinite when not known yet."""

@@ -114,15 +114,22 @@ def first_free_times(
     queries = {c.id: ops.record_system_query(c, slot_type_code, *windows[c.id], per_clinic) for c in remote}
     # Cached answers are read here: a worker thread per clinic would cost more than the answer.
     outcomes: dict[int, Outcome[list[Slot]]] = {}
+    refreshes = []
     for clinic_id, query in queries.items():
         if (cached := query.cached()) is not None:
             outcomes[clinic_id] = Outcome(OutcomeStatus.OK, value=cached)
+            if (claim := query.claim_refresh()) is not None:
+                refreshes.append((query, claim))
     # The slowest first (and those not asked yet, which may be slow): the search waits for them
     # anyway, and the quick ones answer while they are still on their way.
     asked = sorted((q for k, q in queries.items() if k not in outcomes), key=lambda q: -q.typical_seconds())
     calls: dict[int, Callable[[], list[Slot]]] = {q.connection.clinic_id: q for q in asked}
     if calls:
         outcomes |= fan_out(calls, float(app.config["FEDERATED_DEADLINE_SECONDS"]), pool=_pool(app))
+    # Answers soon to expire are asked again in the background, after this search's own calls:
+    # the next searches then read them too, and no search waits for all of them at once.
+    for query, claim in refreshes:
+        _pool(app).submit(query.refresh, claim)
     answers = []
     for clinic in clinics:
         start, end = windows[clinic.id]

@@ -406,6 +406,43 @@ def test_federated_search_answers_from_cache_until_a_booking(
     assert len(fhir.requests) > asked and after["times"][0]["start"] != first["start"]
 
 
+def test_a_busy_regions_search_keeps_its_answers_warm_in_the_background(
+    fhir, db, client, app, monkeypatch
+) -> None:
+    from hub.booking.cache import SlotCache
+    from hub.booking.operations import RecordSystemQuery
+
+    monkeypatch.setitem(app.config, "FEDERATED_DEADLINE_SECONDS", 20.0)
+    now = [1000.0]
+    monkeypatch.setitem(app.extensions, "hub.slot_cache", SlotCache(30.0, clock=lambda: now[0]))
+    reloaded = threading.Event()
+    reload = RecordSystemQuery.refresh
+
+    def refresh(query: RecordSystemQuery, claim) -> None:
+        try:
+            reload(query, claim)
+        finally:
+            reloaded.set()
+
+    monkeypatch.setattr(RecordSystemQuery, "refresh", refresh)
+    patient_fhir_clinic(db, fhir)
+
+    def search() -> dict:
+        return client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+
+    first = search()
+    assert [c["status"] for c in first["clinics"]] == ["ok"] and first["times"]
+    asked = len(fhir.requests)
+    now[0] += 25.0  # the answer's last third: read from the cache, and reloaded behind it
+    assert search()["times"] == first["times"]
+    assert reloaded.wait(10) and len(fhir.requests) > asked
+    asked = len(fhir.requests)
+    now[0] += 10.0  # the first answer has expired; the reloaded one serves
+    later = search()
+    assert len(fhir.requests) == asked
+    assert [c["status"] for c in later["clinics"]] == ["ok"] and later["times"] == first["times"]
+
+
 def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_systems(
     fhir, db, client, app, monkeypatch
 ) -> None:

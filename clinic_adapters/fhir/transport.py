@@ -272,7 +272,7 @@ class FhirTransport:
         """Return every matching resource of ``kind``, following ``next`` links to the last page.
 
         ``post`` sends the parameters as a form body (``_search``) so identifiers such as personal
-        numbers stay out of URLs, which proxies, access logs and httpx's INFO log record.
+        numbers stay out of URLs, which proxies, access logs and urllib3's DEBUG log record.
         """
         return [resource for page in self.pages(kind, params, post=post) for resource in page.matches]
 

@@ -60,8 +60,18 @@ class FederatedResult:
 FEDERATED_WORKERS = 256
 
 
+#: Workers reloading cached answers in the background. Few: a reload has no one waiting, and in a
+#: large region one search can claim hundreds at once; in the search pool they would hold the
+#: workers the next searches' own calls need, and take the processor in one burst.
+RELOAD_WORKERS = 16
+
+
 def _pool(app: Flask) -> CallPool:
     return app.extensions.setdefault("hub.federated_pool", CallPool(FEDERATED_WORKERS, "federated-search"))
+
+
+def _reload_pool(app: Flask) -> CallPool:
+    return app.extensions.setdefault("hub.reload_pool", CallPool(RELOAD_WORKERS, "free-time-reload"))
 
 
 def clinics_offering(db: Session, slot_type_code: str, municipality: str | None = None) -> list[Clinic]:
@@ -129,7 +139,7 @@ def first_free_times(
     # Answers soon to expire are asked again in the background, after this search's own calls:
     # the next searches then read them too, and no search waits for all of them at once.
     for query, claim in refreshes:
-        _pool(app).submit(query.refresh, claim)
+        _reload_pool(app).submit(query.refresh, claim)
     answers = []
     for clinic in clinics:
         start, end = windows[clinic.id]

@@ -406,9 +406,9 @@ def test_federated_search_answers_from_cache_until_a_booking(
     assert len(fhir.requests) > asked and after["times"][0]["start"] != first["start"]
 
 
-def test_a_busy_regions_search_keeps_its_answers_warm_in_the_background(
-    fhir, db, client, app, monkeypatch
-) -> None:
+@pytest.fixture
+def reloads(app, monkeypatch) -> tuple[list[float], threading.Event]:
+    """A fake clock for the free-time cache, and an event set when a background reload ends."""
     from hub.booking.cache import SlotCache
     from hub.booking.operations import RecordSystemQuery
 
@@ -425,22 +425,47 @@ def test_a_busy_regions_search_keeps_its_answers_warm_in_the_background(
             reloaded.set()
 
     monkeypatch.setattr(RecordSystemQuery, "refresh", refresh)
+    return now, reloaded
+
+
+def first_free(client) -> dict:
+    return client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+
+
+def test_a_busy_regions_search_keeps_its_answers_warm_in_the_background(fhir, db, client, reloads) -> None:
+    now, reloaded = reloads
     patient_fhir_clinic(db, fhir)
-
-    def search() -> dict:
-        return client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
-
-    first = search()
+    first = first_free(client)
     assert [c["status"] for c in first["clinics"]] == ["ok"] and first["times"]
     asked = len(fhir.requests)
     now[0] += 25.0  # the answer's last third: read from the cache, and reloaded behind it
-    assert search()["times"] == first["times"]
+    assert first_free(client)["times"] == first["times"]
     assert reloaded.wait(10) and len(fhir.requests) > asked
     asked = len(fhir.requests)
     now[0] += 10.0  # the first answer has expired; the reloaded one serves
-    later = search()
+    later = first_free(client)
     assert len(fhir.requests) == asked
     assert [c["status"] for c in later["clinics"]] == ["ok"] and later["times"] == first["times"]
+
+
+def test_reloads_do_not_wait_for_the_search_workers(fhir, db, client, app, reloads) -> None:
+    """In a large region one search claims hundreds of reloads: they must not hold the workers
+    that the next searches' own calls need, nor queue behind them."""
+    now, reloaded = reloads
+    patient_fhir_clinic(db, fhir)
+    assert first_free(client)["times"]
+    released = threading.Event()
+    busy = CallPool(1, "busy-search")
+    busy.submit(released.wait, 30)  # the only search worker waits, as on a hanging system
+    app.extensions["hub.federated_pool"] = busy
+    try:
+        now[0] += 25.0
+        assert first_free(client)["times"]
+        assert reloaded.wait(10)  # reloaded although no search worker was free
+    finally:
+        released.set()
+        busy.shutdown()
+        app.extensions.pop("hub.federated_pool")
 
 
 def test_cached_answers_are_given_while_every_search_worker_waits_on_slow_systems(

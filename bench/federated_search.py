@@ -14,6 +14,10 @@ times the hub's ``/api/v1/search/first-free`` in three states:
 ``--clinic-processes K`` serves the clinics from K processes instead of one (record systems do
 not share an interpreter lock in life; on 2 cores it made no clear difference, see README).
 
+``--versus COMMIT --pairs N`` runs this work tree's code and a clean export of ``COMMIT`` N times
+each, alternated (each run a process of its own, with the other options), and compares their
+p95 / slowest and the hub's CPU per search: before and after in one sitting.
+
 ``--profile OUT`` samples this process and the simulated clinics with py-spy during the searches
 with breakers open (``bench/profile_top.py OUT --within ''``).
 
@@ -28,7 +32,10 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,7 +46,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import psutil
-from servers import py_spy
+from servers import REPO_DIR, export, py_spy
 
 from clinic_adapters import ClinicRef, get_adapter
 from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig, SimSlotType, SimWindow
@@ -113,7 +120,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, metavar="OUT", help="py-spy the hub during the searches with breakers open"
     )
+    parser.add_argument("--versus", metavar="COMMIT", help="also run this commit's code, alternated")
+    parser.add_argument("--pairs", type=int, default=3, help="runs of each with --versus")
     args = parser.parse_args()
+    if args.versus:
+        versus(args.versus, args.pairs, _without_versus(sys.argv[1:]))
+        return
 
     from sqlalchemy import select
 
@@ -312,6 +324,53 @@ def main() -> None:
             parent.send("quit")
         for process in processes:
             process.join(timeout=30)
+
+
+def _without_versus(argv: list[str]) -> list[str]:
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--versus", "--pairs"):
+            skip = True
+        elif not arg.startswith(("--versus=", "--pairs=")):
+            kept.append(arg)
+    return kept
+
+
+RESULT = re.compile(r"breakers open: p50 +([\d.]+) ms +p95 +([\d.]+) ms +p95/slowest +([\d.]+)")
+CPU = re.compile(r"CPU per search with breakers open: hub (\d+) ms, simulated clinics (\d+) ms")
+
+
+def versus(commit: str, pairs: int, argv: list[str]) -> None:
+    """Alternate runs of the work tree's code and of ``commit``'s; print each and a summary."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-federated-versus-"))
+    code = {"work tree": REPO_DIR, commit: export(commit, folder / "code")}
+    found: dict[str, list[tuple[float, int]]] = {name: [] for name in code}
+    for pair in range(pairs):
+        for name in list(code) if pair % 2 == 0 else list(code)[::-1]:
+            run = subprocess.run(
+                [sys.executable, str(code[name] / "bench" / "federated_search.py"), *argv],
+                cwd=code[name],
+                env={**os.environ, "PYTHONPATH": str(code[name])},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            print(f"== {name}, pair {pair + 1}")
+            print(run.stdout.rstrip())
+            result, cpu = RESULT.search(run.stdout), CPU.search(run.stdout)
+            if run.returncode or not result or not cpu:
+                print(run.stderr[-2000:])
+                raise SystemExit(f"the run of {name} failed")
+            found[name].append((float(result.group(3)), int(cpu.group(1))))
+    print("== summary (breakers open)")
+    for name, runs in found.items():
+        ratios = ", ".join(f"{r:.2f}" for r, _ in runs)
+        print(
+            f"{name:>12}: p95/slowest median {statistics.median(r for r, _ in runs):.2f} ({ratios}); "
+            f"hub CPU per search median {statistics.median(c for _, c in runs)} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import authlib.deprecate  # noqa: F401 - imported first so the filter below outranks its own
-import certifi
 import urllib3
 
 from clinic_adapters.errors import InvalidResponse, Unavailable
+from clinic_adapters.pooled_http import connection_pool
 from clinic_adapters.timezones import utc_now
 
 with warnings.catch_warnings():
@@ -46,7 +46,6 @@ http = _authlib_httpx.httpx2
 
 log = logging.getLogger(__name__)
 
-CONNECTIONS_PER_HOST = 10  # kept-alive connections to the server, as httpx keeps
 MAX_PAGES = 500  # a server whose next links never end is broken; stop rather than loop forever
 DEFAULT_MAX_LEEWAY = 30
 Params = list[tuple[str, str]]
@@ -115,8 +114,7 @@ class FhirTransport:
         )
         # The FHIR requests' client. urllib3's read time-out bounds every socket operation after
         # connecting, sends included. No retries, no redirects: writes are never sent twice here.
-        self._pool = urllib3.PoolManager(num_pools=4, maxsize=CONNECTIONS_PER_HOST, retries=False,
-                                         cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+        self._pool = connection_pool()
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.last_success: datetime | None = None
         self.last_error: datetime | None = None

@@ -13,19 +13,8 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-import certifi
 import urllib3
 from zeep.transports import Transport
-
-#: Kept-alive connections per producer address, as requests' default adapter keeps.
-CONNECTIONS_PER_HOST = 10
-
-
-def connection_pool() -> urllib3.PoolManager:
-    """The pool one producer connection's calls share (its normal and health transports)."""
-    return urllib3.PoolManager(
-        num_pools=8, maxsize=CONNECTIONS_PER_HOST, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where()
-    )
 
 
 @dataclass(frozen=True)

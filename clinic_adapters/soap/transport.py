@@ -25,9 +25,10 @@ from zeep.transports import Transport
 from zeep.wsdl import Document
 
 from clinic_adapters.errors import AdapterError, InvalidResponse, Unavailable
+from clinic_adapters.pooled_http import connection_pool
 from clinic_adapters.soap.flat_reply import FlatListReader
 from clinic_adapters.soap.personal_data import NoBodyLogger
-from clinic_adapters.soap.posting import PooledTransport, connection_pool
+from clinic_adapters.soap.posting import PooledTransport
 from clinic_adapters.timezones import utc_now
 
 log = logging.getLogger("clinic_adapters.soap")

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psutil
-from loadgen import Attempt, PhaseResult, run_phase
+from loadgen import CLIENTS, Attempt, PhaseResult, run_phase
 from servers import (
     BENCH_DIR,
     REPO_DIR,
@@ -75,6 +75,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("slot", "shuffled"),
         default="slot",
         help="slot: a slot's attempts arrive together (the rush); shuffled: spread out",
+    )
+    p.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="lean",
+        help="load generator: lean (httptools on uvloop) or aiohttp's client (bench/loadgen.py)",
     )
     p.add_argument("--worker-class", default="gthread")
     p.add_argument("--workers", type=int, default=GunicornSettings().workers)
@@ -197,7 +203,7 @@ def measured_phase(
         postgres_cpu_seconds(args.database),
         machine_busy_seconds(),
     )
-    result = run_phase(name, url, attempts, args.clients, args.max_phase_seconds)
+    result = run_phase(name, url, attempts, args.clients, args.max_phase_seconds, args.client)
     result.server_cpu = server.cpu_seconds() - server_before
     result.postgres_cpu = postgres_cpu_seconds(args.database) - pg_before
     result.machine_cpu = machine_busy_seconds() - busy_before
@@ -279,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     facts = machine_facts(args, admin_url)
     print("machine:", ", ".join(f"{k} {v}" for k, v in facts.items()))
     print(
-        f"gunicorn: {settings.describe()}; login {args.login}; {args.clients} clients; "
+        f"gunicorn: {settings.describe()}; login {args.login}; {args.clients} {args.client} clients; "
         f"{args.citizens} citizens, "
         f"{args.slots} slots x capacity {args.capacity} ({per_slot} attempts per slot); out: {out}"
     )
@@ -348,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             attempts = attempts_for(label, targets, "seat_id", {}, rushing, args.order)
         name = f"{who.name} {label}"
         if not measure:
-            result = run_phase(name, who.url, attempts, args.clients, args.max_phase_seconds)
+            result = run_phase(name, who.url, attempts, args.clients, args.max_phase_seconds, args.client)
         else:
             profiling = args.profile and who.name == "hub" and label == "r1"
             with py_spy(who.server.main_pid(), out / "hub-profile.txt") if profiling else ExitStack():
@@ -387,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarize(results, args, problems, sampler.samples)
     summary["machine"] = facts
     summary["gunicorn"] = settings.describe()
+    summary["client"] = args.client
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     print(f"results: {out / 'results.json'}; total {time.monotonic() - started:.0f} s")
     return 1 if problems else 0

@@ -337,6 +337,15 @@ def _existing(db: Session, citizen: Citizen, idempotency_key: str) -> Booking | 
     return _by_id(db, row[0] if row is not None else None)
 
 
+def _twin(db: Session, citizen_id: str, idempotency_key: str) -> Booking | None:
+    """:func:`_existing`, asked by a request whose transaction has just been rolled back: on
+    PostgreSQL in autocommit, so a refusal opens no transaction for it."""
+    row = _BOOKING_OF_KEY.first_before_transaction(
+        db, {"citizen_id": citizen_id, "idempotency_key": idempotency_key}
+    )
+    return _by_id(db, row[0] if row is not None else None)
+
+
 @functools.cache
 def _claim_statement(dialect: str) -> Executable:
     """``INSERT … ON CONFLICT (citizen_id, idempotency_key) DO NOTHING RETURNING id``, built once."""
@@ -465,7 +474,8 @@ def book(
 
     At a clinic whose timebook shares our database the key is stored together with the booking,
     after the timebook booked the time, so a refused attempt (nine of ten in a rush) writes
-    nothing. A remote record system is asked only after the key is stored and committed
+    nothing. Booking is the request's first write: a time refused by its seat rolls the request's
+    transaction back at once. A remote record system is asked only after the key is stored and committed
     (:func:`_book_remotely`).
     """
     in_fallback = is_fallback_slot(slot_id)
@@ -503,11 +513,16 @@ def book(
             clinic_ref(clinic), slot_id.removeprefix(FALLBACK_PREFIX), _told(timebook, citizen)
         )
     except AdapterError:
+        # A refused seat statement still holds the time's row (see hub.errors), and in a rush the
+        # other attempts at the time queue behind it, one after another: the transaction, which
+        # has written nothing else, ends before anything more is asked.
+        citizen_id = citizen.id
+        db.rollback()
         # A double click: the twin request waited for this time's seat while the first one booked
         # it, and is answered with that booking rather than "taken". Read now, after the wait.
-        twin = _existing(db, citizen, idempotency_key)
+        twin = _twin(db, citizen_id, idempotency_key)
         if twin is None:
-            raise  # the error answer rolls back at once (hub.errors), releasing the seat's lock
+            raise
         return _same_request(twin, clinic, slot_id), False
     shown_slot_type(clinic, result.booking.slot.time_type_id)  # hidden types are never bookable
     values = _pending_values(citizen, clinic, idempotency_key, slot_id, timebook.key)

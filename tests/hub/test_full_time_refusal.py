@@ -4,10 +4,12 @@ no seat taken or waited for; what that statement may not know sends the attempt 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from booking_helpers import book, free_slots
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import terms
@@ -149,3 +151,68 @@ def test_a_booking_needs_no_query_of_its_own_to_prove_the_calendars_snapshot(
     finally:
         event.remove(Session, "do_orm_execute", seen)
     assert stamp_queries == []
+
+
+def test_an_attempt_that_loses_the_race_lets_go_of_the_time_before_it_asks_anything_more(
+    client, login, create_clinic, app, db, elsewhere
+) -> None:
+    """In a rush, the attempts that lost a time wait for its row one after another: each holds
+    it from the moment it is refused until its transaction ends. So a refused attempt lets go
+    first and only then asks whether a twin of its request (a double click) booked the time."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer at a time)")
+    clinic = create_clinic(capacity=2)
+    login(client, "tolvan")
+    slot = free_slots(client, clinic.hsa_id)[0]
+    assert book(client, clinic.hsa_id, slot["id"]).status_code == 201  # one of two seats
+    other = app.test_client()
+    login(other, "anna")
+    # Someone takes the last seat and has not committed: anna's attempt sees a free seat, and its
+    # seat statement waits for that change.
+    elsewhere.execute(text("UPDATE sc_seat_count SET booked = booked + 1"))
+    engine = db.get_bind()
+    held_while_asking: list[bool] = []
+
+    def note_the_lock(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.startswith("SELECT booking.id") and "booking.idempotency_key =" in statement:
+            with engine.connect() as look:
+                try:
+                    look.execute(text("SELECT id FROM sc_seat_count FOR UPDATE NOWAIT")).all()
+                    held_while_asking.append(False)
+                except OperationalError:
+                    held_while_asking.append(True)
+                look.rollback()
+
+    answers = []
+    attempt = threading.Thread(
+        target=lambda: answers.append(book(other, clinic.hsa_id, slot["id"], key="anna-key-1")), daemon=True
+    )
+    event.listen(engine, "before_cursor_execute", note_the_lock)
+    try:
+        attempt.start()
+        _wait_for_a_lock_wait(engine)
+        elsewhere.commit()  # the last seat is gone: anna's statement is refused
+        attempt.join(timeout=10)
+    finally:
+        event.remove(engine, "before_cursor_execute", note_the_lock)
+
+    assert answers and answers[0].status_code == 409, answers
+    assert answers[0].get_json()["code"] == "slot_taken"
+    assert held_while_asking == [False], "the refused attempt still held the time while it asked for its twin"
+
+
+def _wait_for_a_lock_wait(engine, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    with engine.connect() as watch:
+        while time.monotonic() < deadline:
+            waiting = watch.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            watch.rollback()  # a fresh snapshot of the activity view next time
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the attempt never waited for the seat")

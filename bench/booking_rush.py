@@ -113,10 +113,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also serve the hub of this commit (same schema), as a contender of its own: "
         "before/after in one run, alternated round by round",
     )
+    p.add_argument(
+        "--versus-layout",
+        metavar="WORKERSxTHREADS",
+        help="serve the --versus hub (default: HEAD) with this many workers and threads instead, "
+        "e.g. 2x4: two process layouts compared in one run",
+    )
     p.add_argument("--out", type=Path, help="folder for logs, profile and results.json (default: a temp dir)")
     args = p.parse_args(argv)
     if args.citizens < args.slots:
         p.error("--citizens must be at least --slots (each slot gets citizens // slots attempts)")
+    if args.versus_layout:
+        workers, _, threads = args.versus_layout.partition("x")
+        if not (workers.isdigit() and threads.isdigit() and int(workers) and int(threads)):
+            p.error("--versus-layout is WORKERSxTHREADS, e.g. 2x4")
+        args.versus_layout = (int(workers), int(threads))
+        args.versus = args.versus or "HEAD"
     return args
 
 
@@ -330,7 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.versus:
             versus_code = export(args.versus, out / "versus-code")
             versus_env = {**hub_env, "PYTHONPATH": str(versus_code)}
-            versus = Gunicorn("versus", "hub:create_app()", settings, versus_env, out, chdir=versus_code)
+            versus_settings = (
+                GunicornSettings(args.worker_class, *args.versus_layout) if args.versus_layout else settings
+            )
+            print(f"versus: {args.versus}, gunicorn: {versus_settings.describe()}")
+            versus = Gunicorn(
+                "versus", "hub:create_app()", versus_settings, versus_env, out, chdir=versus_code
+            )
             contenders.append(Contender("versus", versus, True))
         if args.lean:
             lean_env = {"BENCH_LEAN_DATABASE_URL": database_url, "HUB_SECRET_KEY": secret}

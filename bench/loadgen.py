@@ -6,8 +6,8 @@ Two clients do the same: ``lean`` (the default) writes each prepared request on 
 connection and reads the answer with httptools' parser (llhttp, the parser of uvicorn and
 Node.js), on uvloop; ``aiohttp`` goes through aiohttp's client. The load generator shares the
 measured machine's two cores with the servers, so what it spends per attempt is taken from them:
-aiohttp's client costs about 0.3 ms per attempt on this machine, the lean one a fraction of that
-(bench/README.md)."""
+aiohttp's client costs 0.3-0.6 ms of CPU per attempt on this machine, the lean one about a third
+of that (bench/README.md)."""
 
 from __future__ import annotations
 

@@ -475,8 +475,8 @@ def book(
     At a clinic whose timebook shares our database the key is stored together with the booking,
     after the timebook booked the time, so a refused attempt (nine of ten in a rush) writes
     nothing. Booking is the request's first write: a time refused by its seat rolls the request's
-    transaction back at once. A remote record system is asked only after the key is stored and committed
-    (:func:`_book_remotely`).
+    transaction back at once. A remote record system is asked only after the key is stored and
+    committed (:func:`_book_remotely`).
     """
     in_fallback = is_fallback_slot(slot_id)
     if in_fallback and not (clinic.connection != "standalone" and clinic.has_fallback_calendar):

@@ -36,6 +36,7 @@ from servers import (
     REPO_DIR,
     Gunicorn,
     GunicornSettings,
+    cpu_probe_seconds,
     export,
     machine_busy_seconds,
     postgres_cpu_seconds,
@@ -261,6 +262,7 @@ def machine_facts(args: argparse.Namespace, admin_url: str) -> dict[str, str]:
         "postgresql": pg,
         "python": sys.version.split()[0],
         "commit": commit,
+        "cpu probe": f"{cpu_probe_seconds():.2f} s",
     }
 
 
@@ -412,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["machine"] = facts
     summary["gunicorn"] = settings.describe()
     summary["client"] = args.client
+    summary["cpu probe after"] = f"{cpu_probe_seconds():.2f} s"
+    print(f"cpu probe: {facts['cpu probe']} before the run, {summary['cpu probe after']} after")
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     print(f"results: {out / 'results.json'}; total {time.monotonic() - started:.0f} s")
     return 1 if problems else 0

@@ -46,7 +46,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import psutil
-from servers import REPO_DIR, export, py_spy
+from servers import REPO_DIR, cpu_probe_seconds, export, py_spy
 
 from clinic_adapters import ClinicRef, get_adapter
 from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig, SimSlotType, SimWindow
@@ -293,7 +293,8 @@ def main() -> None:
                 statuses[clinic["status"]] = statuses.get(clinic["status"], 0) + 1
         print(
             f"{args.clinics} clinics ({len(dead)} dead), latencies {args.min_latency * 1000:.0f}–"
-            f"{args.max_latency * 1000:.0f} ms, federated deadline {args.deadline} s"
+            f"{args.max_latency * 1000:.0f} ms, federated deadline {args.deadline} s; "
+            f"cpu probe {cpu_probe_seconds():.2f} s"
         )
         print(
             f"slowest live clinic alone: {slowest * 1000:.0f} ms; statuses over the {args.runs} searches "

@@ -177,6 +177,16 @@ def postgres_cpu_seconds(database: str) -> float:
     return total
 
 
+def cpu_probe_seconds() -> float:
+    """CPU seconds this machine takes for a fixed piece of Python (``sum(range(20_000_000))``).
+
+    The machines here change speed by up to 2x within minutes; a run that prints this before and
+    after tells which spell it ran in (0.26 s in a fast one, 0.4-0.6 s in a slow one)."""
+    started = time.process_time()
+    sum(range(20_000_000))
+    return time.process_time() - started
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds used by anything on the machine (all cores), to see whether it was saturated."""
     times = psutil.cpu_times()

@@ -702,9 +702,12 @@ def fan_out(
     """
     if deadline <= 0:
         raise ValueError("deadline must be positive")
+    # From this call, not from the last call started: starting a thousand calls on a busy machine
+    # takes a noticeable part of the deadline.
+    ends = time.monotonic() + deadline
     executor = pool or shared_fan_out_pool()
     futures: dict[K, Future[T]] = {key: executor.submit(call) for key, call in calls.items()}
-    wait_futures(futures.values(), timeout=deadline)
+    wait_futures(futures.values(), timeout=max(0.0, ends - time.monotonic()))
     outcomes: dict[K, Outcome[T]] = {}
     for key, future in futures.items():
         if not future.done():

@@ -25,6 +25,7 @@ from clinic_adapters import (
     Unavailable,
 )
 from clinic_adapters.resilience import (
+    CallPool,
     ConnectionBusy,
     DeadlineExceeded,
     HealthBoard,
@@ -489,6 +490,29 @@ def test_fan_out_reports_each_key_within_the_deadline(pool):
     assert outcomes["slow"].status is OutcomeStatus.SLOW
     assert outcomes["broken"].status is OutcomeStatus.UNAVAILABLE
     assert isinstance(outcomes["broken"].error, Unavailable)
+
+
+class SlowToStart(CallPool):
+    """A pool that takes a while to start each call, as a busy machine does with a thousand."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        time.sleep(0.15)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_fan_out_counts_its_deadline_from_the_call_not_from_the_last_call_started():
+    release = threading.Event()
+    pool = SlowToStart(4, "slow-to-start")
+    try:
+        started = time.monotonic()
+        outcomes = fan_out({n: (lambda: release.wait(30)) for n in range(4)}, deadline=0.8, pool=pool)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        pool.shutdown()
+    # Starting the four calls took 0.6 s of the 0.8: counted from the last start, it would be 1.4 s.
+    assert 0.75 <= elapsed < 1.15, elapsed
+    assert all(o.status is OutcomeStatus.SLOW for o in outcomes.values())
 
 
 def test_fan_out_returns_as_soon_as_every_key_answered(pool):

@@ -60,6 +60,11 @@ class FederatedResult:
 FEDERATED_WORKERS = 256
 
 
+#: What the record systems are given when reading the region took the whole deadline: they are
+#: still asked (their answers fill the cache for the next search), but nobody waits for them.
+NO_TIME_LEFT = 0.001
+
+
 #: Workers reloading cached answers in the background. Few: a reload has no one waiting, and in a
 #: large region one search can claim hundreds at once; in the search pool they would hold the
 #: workers the next searches' own calls need, and take the processor in one burst.
@@ -109,7 +114,9 @@ def first_free_times(
     last_day: date | None = None,
     per_clinic: int = 3,
 ) -> FederatedResult:
-    """Ask every clinic offering the slot type at once; answer within the federated deadline."""
+    """Ask every clinic offering the slot type at once; answer within the federated deadline,
+    which counts from the start of the search: reading a large region's clinics and cached
+    answers comes out of it, as the citizen waits for that too."""
     started = time.perf_counter()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     clinics = clinics_offering(db, slot_type_code, municipality)
@@ -135,7 +142,8 @@ def first_free_times(
     asked = sorted((q for k, q in queries.items() if k not in outcomes), key=lambda q: -q.typical_seconds())
     calls: dict[int, Callable[[], list[Slot]]] = {q.connection.clinic_id: q for q in asked}
     if calls:
-        outcomes |= fan_out(calls, float(app.config["FEDERATED_DEADLINE_SECONDS"]), pool=_pool(app))
+        left = float(app.config["FEDERATED_DEADLINE_SECONDS"]) - (time.perf_counter() - started)
+        outcomes |= fan_out(calls, max(left, NO_TIME_LEFT), pool=_pool(app))
     # Answers soon to expire are asked again in the background, after this search's own calls:
     # the next searches then read them too, and no search waits for all of them at once.
     for query, claim in refreshes:

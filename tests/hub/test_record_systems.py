@@ -22,6 +22,7 @@ from clinic_adapters.simulators.fhir import FhirSimulator, SimClinic, SimConfig,
 from clinic_adapters.simulators.riv_soap import RivSoapSimulator
 from clinic_adapters.simulators.riv_soap.presets import simple_facility
 from clinic_adapters.timezones import utc_now
+from hub.booking import search
 from hub.booking.cache import slot_cache
 from hub.booking.operations import record_system_query
 from hub.booking.sync import sync_due
@@ -334,6 +335,31 @@ def test_federated_search_marks_slow_and_dead_clinics_within_the_deadline(
         "SE2321000016-FHIR",
     }
     soap.latency = 0.0
+
+
+def test_the_federated_deadline_counts_from_the_start_of_the_search(
+    soap, db, client, app, short_deadlines, monkeypatch
+) -> None:
+    """Reading a large region's clinics takes a while before any record system is asked. The
+    citizen waits for that too, so it comes out of the one-second deadline."""
+    remote_clinic(db, "SE2321000016-SOAP", "riv-crm-scheduling", soap.adapter_config())
+    reading = search.clinics_offering
+
+    def a_slow_region(*args, **kwargs):
+        time.sleep(0.6)
+        return reading(*args, **kwargs)
+
+    monkeypatch.setattr(search, "clinics_offering", a_slow_region)
+    soap.latency = 3.0  # far beyond the deadline
+    try:
+        started = time.monotonic()
+        answer = client.get("/api/v1/search/first-free?slot_type=LAK20").get_json()
+        elapsed = time.monotonic() - started
+    finally:
+        soap.latency = 0.0
+    assert {c["hsa_id"]: c["status"] for c in answer["clinics"]} == {"SE2321000016-SOAP": "slow"}
+    # Counted from the first call to a record system, the answer would come after 1.6 s.
+    assert elapsed < 1.35, f"federated search took {elapsed:.2f} s"
 
 
 def test_federated_search_asks_a_record_system_for_the_first_times_only(

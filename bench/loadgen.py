@@ -51,6 +51,14 @@ class PhaseResult:
     postgres_cpu: float = 0.0
     machine_cpu: float = 0.0
 
+    def answered_with(self, attempt: Attempt, status: int, payload: bytes, seconds: float) -> None:
+        """Note one HTTP answer: its latency, its status and, for a booking, the id it names."""
+        self.latencies.append(seconds)
+        self.statuses[status] += 1
+        if status == 201:
+            self.created_ids.append(str(json.loads(payload)["id"]))
+            self.created_per_target[attempt.target] += 1
+
     @property
     def answered(self) -> int:
         """Attempts answered cleanly: booked (201) or refused as taken (409)."""
@@ -101,11 +109,7 @@ async def _client(
         except (aiohttp.ClientError, TimeoutError):
             result.statuses[0] += 1
             continue
-        result.latencies.append(time.perf_counter() - started)
-        result.statuses[status] += 1
-        if status == 201:
-            result.created_ids.append(str(json.loads(payload)["id"]))
-            result.created_per_target[attempt.target] += 1
+        result.answered_with(attempt, status, payload, time.perf_counter() - started)
 
 
 async def _run_aiohttp(
@@ -212,11 +216,7 @@ async def _lean_client(
                     connection.close()  # a late answer must not be read as the next one's
                 connection = None
                 continue
-            result.latencies.append(time.perf_counter() - started)
-            result.statuses[status] += 1
-            if status == 201:
-                result.created_ids.append(str(json.loads(payload)["id"]))
-                result.created_per_target[attempt.target] += 1
+            result.answered_with(attempt, status, payload, time.perf_counter() - started)
     finally:
         if connection is not None:
             connection.close()

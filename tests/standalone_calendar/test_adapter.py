@@ -20,6 +20,7 @@ from clinic_adapters import (
 )
 from clinic_adapters.timezones import local_day_bounds_utc, to_local
 from standalone_calendar import CalendarBooking, StandaloneCalendarAdapter
+from standalone_calendar.models import SeatCount
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 TOLVAN = Subject(ref="citizen-1")
@@ -200,3 +201,6 @@ def test_a_subject_cannot_hold_the_same_time_twice(db, timebook, create_clinic) 
         timebook.make_booking(clinic, slot.id, TOLVAN)
     timebook.make_booking(clinic, slot.id, ANNA)
     assert db.scalar(select(func.count()).select_from(CalendarBooking)) == 2
+    # The refused attempt gave its seat back: one of the three is still free.
+    assert db.scalar(select(SeatCount.booked)) == 2
+    assert [s.free for s in _day_slots(timebook, clinic, date(2026, 3, 23)) if s.id == slot.id] == [1]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import phonenumbers
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hub import audit
+from hub.driver_reads import DriverRead
 from hub.errors import ValidationFailed
 from hub.models import Citizen
 from hub.notifications import sealing
@@ -65,6 +68,32 @@ def normalise_phone(raw: str, region: str | None = None) -> str:
 
 def profile_of(db: Session, citizen_id: str) -> NotificationProfile | None:
     return db.get(NotificationProfile, citizen_id)
+
+
+class Reach(NamedTuple):
+    """What queueing a message needs of a citizen's profile: their consent, whether each address
+    is given, and their language. The sealed contact details stay in the database."""
+
+    email_consent: bool
+    has_email: bool
+    sms_consent: bool
+    has_phone: bool
+    language: str
+
+    reachable = NotificationProfile.reachable
+
+
+_profile = NotificationProfile.__table__.c
+_REACH = DriverRead(
+    select(*(_profile[name] for name in Reach._fields)).where(_profile.citizen_id == bindparam("citizen_id"))
+)
+
+
+def reach_of(db: Session, citizen_id: str) -> Reach | None:
+    """A citizen's :class:`Reach` (``None``: no profile). Every booking asks it: a plain read,
+    without building the profile as an object of the session."""
+    row = _REACH.first(db, {"citizen_id": citizen_id})
+    return None if row is None else Reach(*row)
 
 
 def contact_of(profile: NotificationProfile | None) -> Contact:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from clinic_adapters.timezones import utc_now
 from hub.models import Booking, BookingState
 from hub.notifications import sealing
-from hub.notifications.contacts import profile_of
+from hub.notifications.contacts import reach_of
 from hub.notifications.messages import Rendered, Visit, render_booking_message
 from hub.notifications.models import (
     Channel,
@@ -86,7 +86,7 @@ def add_message(db: Session, *, dedupe_key: str, content: str, **columns: Any) -
 
 def queue_booking_message(db: Session, booking: Booking, kind: Kind, key: str) -> int:
     """Queue a booking message on every channel the citizen consented to; return how many."""
-    profile = profile_of(db, booking.citizen_id)
+    profile = reach_of(db, booking.citizen_id)
     if profile is None or booking.starts_at is None:
         return 0
     channels = [

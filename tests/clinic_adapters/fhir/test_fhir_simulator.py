@@ -198,3 +198,30 @@ def test_a_plain_code_matches_tokens_without_a_system():
     cases = {"free": True, "|free": True, "|": True, "busy": False, "|busy": False,
              "http://hl7.org/fhir/slotstatus|free": False}
     assert {query: match_token("free", query) for query in cases} == cases
+
+
+def test_a_parameter_with_commas_matches_any_of_its_values(fhir_client, sim):
+    slot = sim.store.get("Slot", "slot-3")
+    sim.store.set_slot_status("slot-3", "busy")
+    at = [("start", f"eq{slot['start']}"), ("_count", "50")]
+
+    def found(status: str) -> set[str]:
+        entries = fhir_client.get("Slot", params=[*at, ("status", status)]).json()["entry"]
+        return {e["resource"]["id"] for e in entries}
+
+    assert "slot-3" not in found("free")
+    assert found("busy-tentative,busy") == {"slot-3"}
+    assert found("free,busy") == found("free") | {"slot-3"}
+    assert found("busy-tentative,busy-unavailable") == set()
+
+
+def test_tokens_match_any_coding_of_a_concept_or_a_list_of_them():
+    from clinic_adapters.simulators.fhir.search import match_token
+
+    concept = {"coding": [{"system": "urn:a", "code": "X"}, {"system": "urn:b", "code": "Y"}], "text": "x"}
+    listed = [{"coding": [{"code": "Z"}]}, concept]
+    cases = {"X": True, "Y": True, "urn:b|Y": True, "urn:a|Y": False, "|Z": True, "|X": False,
+             "urn:a|": True, "Q": False}
+    assert {query: match_token(listed, query) for query in cases} == cases
+    assert match_token(concept, "Z") is False
+    assert match_token({"system": "urn:pnr", "value": "1912"}, "urn:pnr|1912") is True

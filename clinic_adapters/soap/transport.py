@@ -26,6 +26,7 @@ from zeep.wsdl import Document
 
 from clinic_adapters.errors import AdapterError, InvalidResponse, Unavailable
 from clinic_adapters.pooled_http import connection_pool
+from clinic_adapters.soap.envelopes import EnvelopeCache
 from clinic_adapters.soap.flat_reply import FlatListReader
 from clinic_adapters.soap.personal_data import NoBodyLogger
 from clinic_adapters.soap.posting import PooledTransport
@@ -121,6 +122,7 @@ class RivClient:
         self._clients: dict[str, zeep.Client] = {}
         self._services: dict[tuple[str, bool], Any] = {}
         self._readers: dict[tuple[str, bool], FlatListReader] = {}
+        self._envelopes = EnvelopeCache()
         self.last_success: datetime | None = None
         self.last_error: datetime | None = None
         self.last_error_text: str | None = None
@@ -222,8 +224,15 @@ class RivClient:
             client = service._client
             if flat_list and not self.plugins and client.wsse is None:
                 reader = self._reader(operation, health, service, flat_list)
-                with client.settings(raw_response=True):
-                    response = proxy(_soapheaders=headers, **body)
+                if EnvelopeCache.reusable(service, operation):
+                    message, http_headers = self._envelopes.built(
+                        service, operation, proxy._merge_soap_headers(headers), body
+                    )
+                    address = service._binding_options["address"]
+                    response = client.transport.post(address, message, http_headers)
+                else:
+                    with client.settings(raw_response=True):
+                        response = proxy(_soapheaders=headers, **body)
                 result = reader.read(client, response)
                 if result is None:  # not the plain shape: zeep reads it (faults and breaches included)
                     result = service._binding.process_reply(client, service._binding.get(operation), response)

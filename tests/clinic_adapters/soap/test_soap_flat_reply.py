@@ -32,15 +32,15 @@ def _zeep_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def _answer_with(adapter: RivSchedulingAdapter, monkeypatch: pytest.MonkeyPatch, change) -> None:
     """Make the next GetAvailableTimeslots answers the producer's real answer, changed by ``change``."""
     transport = adapter.client.transport
-    post_xml = transport.post_xml
+    post = transport.post  # what every call posts through, whoever built its envelope
 
-    def changed(address, envelope, headers):
-        response = post_xml(address, envelope, headers)
+    def changed(address, message, headers):
+        response = post(address, message, headers)
         changed_content = change(response.content)
         assert changed_content != response.content  # the change took: the test tests something
         return dataclasses.replace(response, content=changed_content)
 
-    monkeypatch.setattr(transport, "post_xml", changed)
+    monkeypatch.setattr(transport, "post", changed)
 
 
 def test_free_times_are_the_same_as_zeep_reads_them(adapter, monkeypatch) -> None:

@@ -67,6 +67,9 @@ class FhirStore:
         # Slots by start instant, rebuilt when a Slot is added or its start changes: a search for a
         # few days then tests those Slots only, not every Slot of the whole horizon.
         self._slot_starts: list[tuple[Any, str]] | None = None
+        # Each resource's current version as JSON text, made when first asked for: search pages
+        # send the same Slots again and again. Every change goes through _put, which drops it.
+        self._json: dict[tuple[str, str], str] = {}
         for index, clinic in enumerate(config.clinics, start=1):
             self._add_clinic(index, clinic)
 
@@ -81,6 +84,7 @@ class FhirStore:
         version = int(current["meta"]["versionId"]) + 1 if current else 1
         _stamp(resource, version)
         self._resources[kind][rid] = resource
+        self._json.pop((kind, rid), None)
         self._history.setdefault((kind, rid), {})[str(version)] = copy.deepcopy(resource)
         return resource
 
@@ -94,11 +98,17 @@ class FhirStore:
         """Return the current version of a resource as JSON text (a snapshot, like :meth:`get`).
 
         Serialising under the lock is the snapshot: cheaper than a deep copy serialised later,
-        which was a tenth of the simulator's CPU when paging search results.
+        which was a tenth of the simulator's CPU when paging search results. The text is kept
+        until the resource changes.
         """
         with self.lock:
-            found = self._resources.get(kind, {}).get(rid)
-            return json.dumps(found) if found else None
+            text = self._json.get((kind, rid))
+            if text is None:
+                found = self._resources.get(kind, {}).get(rid)
+                if not found:
+                    return None
+                text = self._json[(kind, rid)] = json.dumps(found)
+            return text
 
     def vread(self, kind: str, rid: str, version: str) -> Resource | None:
         """Return a copy of one version of a resource."""

@@ -293,8 +293,9 @@ def test_listings_reuse_the_schedules_for_a_while_and_a_booking_reads_them_afres
     # A practitioner's schedule closed meanwhile: its times may still be listed for a while, but
     # booking one reads the schedules afresh and is refused.
     with sim.store.lock:
-        for schedule in sim.store._resources["Schedule"].values():
+        for schedule in list(sim.store._resources["Schedule"].values()):
             schedule["active"] = False
+            sim.store._put(schedule)  # a new version, as every change of the server's makes
     assert first_free(adapter, north, week) == listed
     with pytest.raises(NotFound):
         adapter.make_booking(north, listed[0].id, citizen)

@@ -225,3 +225,17 @@ def test_tokens_match_any_coding_of_a_concept_or_a_list_of_them():
     assert {query: match_token(listed, query) for query in cases} == cases
     assert match_token(concept, "Z") is False
     assert match_token({"system": "urn:pnr", "value": "1912"}, "urn:pnr|1912") is True
+
+
+def test_a_search_page_shows_a_slot_as_it_is_after_it_changed(fhir_client, sim):
+    slot = sim.store.get("Slot", "slot-3")
+    at = [("start", f"eq{slot['start']}"), ("_id", "slot-3")]
+
+    def shown() -> dict:
+        (entry,) = fhir_client.get("Slot", params=at).json()["entry"]
+        return entry["resource"]
+
+    assert shown()["status"] == "free"
+    sim.store.set_slot_status("slot-3", "busy")
+    assert shown()["status"] == "busy"
+    assert shown()["meta"]["versionId"] == sim.store.get("Slot", "slot-3")["meta"]["versionId"]

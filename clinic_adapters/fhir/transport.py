@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 MAX_PAGES = 500  # a server whose next links never end is broken; stop rather than loop forever
 DEFAULT_MAX_LEEWAY = 30
+#: Characters a query carries unencoded besides letters, digits and "_.-~" (see FhirTransport.request).
+QUERY_SAFE = ":/"
 Params = list[tuple[str, str]]
 
 
@@ -176,7 +178,10 @@ class FhirTransport:
             raise self._fail(InvalidResponse(f"{what}: link leaves the server's origin"))
         is_read = method in ("GET", "HEAD") or path.endswith("/_search")
         if params:
-            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+            # ":" and "/" as they are (RFC 3986 allows both in a query): a query without "%"
+            # takes urllib3's fast path, where each "%" sent it byte by byte through Python,
+            # four times per request and a fifth of a first-free call's CPU.
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, safe=QUERY_SAFE)}"
         body, content_type = None, None
         if data is not None:
             body, content_type = urlencode(data, doseq=True).encode(), "application/x-www-form-urlencoded"

@@ -170,3 +170,12 @@ def test_a_token_answer_without_an_access_token_is_unavailable(sim, north, token
         assert not [r for r in sim.requests if r["path"].startswith("/fhir")]  # nothing sent unauthorised
     finally:
         adapter.close()
+
+
+def test_query_values_arrive_as_sent_whatever_their_characters(sim, adapter):
+    # ":" and "/" go unencoded (a query without "%" is cheaper to send); the rest stays encoded.
+    values = [("start", "ge2026-03-23T08:00:00+01:00"), ("identifier", "urn:oid:1.2.3|SE 1&2=3%"),
+              ("schedule.actor", "HealthcareService/hs-1"), ("_count", "2,3"), ("name", "Åsa/ö?#")]
+    adapter._http.request("GET", "Patient", params=values)
+    (sent,) = requests_to(sim, "GET", "/fhir/Patient")
+    assert sent["args"] == values

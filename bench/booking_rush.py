@@ -12,6 +12,7 @@ workers' memory. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -86,6 +87,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--worker-class", default="gthread")
     p.add_argument("--workers", type=int, default=GunicornSettings().workers)
     p.add_argument("--threads", type=int, default=GunicornSettings().threads)
+    p.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="workers accept from one listening socket, as before the tenth session (no SO_REUSEPORT)",
+    )
     p.add_argument("--max-phase-seconds", type=float, default=60.0, help="a phase stops sending after this")
     p.add_argument("--warmup", type=int, default=1000, help="attempts per server before measuring")
     p.add_argument(
@@ -115,6 +121,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "before/after in one run, alternated round by round",
     )
     p.add_argument(
+        "--versus-shared-socket",
+        action="store_true",
+        help="serve the --versus hub (default: HEAD) with one shared listening socket: the two "
+        "ways of accepting connections compared in one run",
+    )
+    p.add_argument(
         "--versus-layout",
         metavar="WORKERSxTHREADS",
         help="serve the --versus hub (default: HEAD) with this many workers and threads instead, "
@@ -129,6 +141,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if not (workers.isdigit() and threads.isdigit() and int(workers) and int(threads)):
             p.error("--versus-layout is WORKERSxTHREADS, e.g. 2x4")
         args.versus_layout = (int(workers), int(threads))
+        args.versus = args.versus or "HEAD"
+    if args.versus_shared_socket:
         args.versus = args.versus or "HEAD"
     return args
 
@@ -294,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_url = f"{args.pg}/postgres"
     database_url = f"{args.pg.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
     secret = secrets.token_urlsafe(32)
-    settings = GunicornSettings(args.worker_class, args.workers, args.threads)
+    settings = GunicornSettings(args.worker_class, args.workers, args.threads, not args.shared_socket)
     per_slot = args.citizens // args.slots
     facts = machine_facts(args, admin_url)
     print("machine:", ", ".join(f"{k} {v}" for k, v in facts.items()))
@@ -345,8 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             versus_code = export(args.versus, out / "versus-code")
             versus_env = {**hub_env, "PYTHONPATH": str(versus_code)}
             versus_settings = (
-                GunicornSettings(args.worker_class, *args.versus_layout) if args.versus_layout else settings
+                dataclasses.replace(settings, workers=args.versus_layout[0], threads=args.versus_layout[1])
+                if args.versus_layout
+                else settings
             )
+            if args.versus_shared_socket:
+                versus_settings = dataclasses.replace(versus_settings, reuse_port=False)
             print(f"versus: {args.versus}, gunicorn: {versus_settings.describe()}")
             versus = Gunicorn(
                 "versus", "hub:create_app()", versus_settings, versus_env, out, chdir=versus_code

@@ -47,11 +47,17 @@ class GunicornSettings:
     worker_class: str = "gthread"
     workers: int = 2
     threads: int = 4
+    # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+    # connections over them. On one shared socket, whichever worker was idle when the client
+    # opened its kept-alive connections took them all: the other worker served none for the
+    # whole phase, and with one GIL per process the server used one core (see bench/README.md).
+    reuse_port: bool = True
 
     def describe(self) -> str:
+        listen = ", a listening socket per worker" if self.reuse_port else ", one shared listening socket"
         if self.worker_class == "gthread":
-            return f"gthread, {self.workers} workers x {self.threads} threads"
-        return f"{self.worker_class}, {self.workers} workers"
+            return f"gthread, {self.workers} workers x {self.threads} threads{listen}"
+        return f"{self.worker_class}, {self.workers} workers{listen}"
 
 
 def free_port() -> int:
@@ -90,6 +96,7 @@ class Gunicorn:
             "--keep-alive", "30",  # the client keeps its 32 connections open for the whole run
             "--log-level", "warning",
             "--error-logfile", str(self.log_dir / f"{self.name}-gunicorn.log"),
+            *(["--reuse-port"] if s.reuse_port else []),
             self.app_spec,
         ]  # fmt: skip
         # Own process group, so stop() can end master and workers without touching anything else.

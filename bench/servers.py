@@ -39,14 +39,14 @@ def export(commit: str, code: Path) -> Path:
 class GunicornSettings:
     """One set of settings shared by the hub and the baseline, so they are compared fairly."""
 
-    # One process per core, each with threads enough to overlap its requests' database waits. Since
-    # a refused booking is one round trip, 4 threads per worker serve the hub at least as fast as
-    # 8, with a lower p99 in each of four alternated pairs of runs; the bare baseline is the same at
-    # 4 and 8 and loses a quarter of its rate at 16. Sync workers close every connection (no
-    # keep-alive) and serve 1 request per process; see bench/README.md.
+    # One process per core, one thread each: with the connections spread over both workers (below),
+    # every thread more per worker cost the hub CPU per attempt (GIL handoffs, and more attempts
+    # racing for the same time at once): 2 x 1 answered about 1,020 attempts/s, 2 x 2 about 920,
+    # 2 x 4 and 2 x 8 about 770; 3 x 1 tied with 2 x 1, 4 x 1 was slower when alternated. gthread,
+    # not sync: sync workers close every connection (no keep-alive). See bench/README.md.
     worker_class: str = "gthread"
     workers: int = 2
-    threads: int = 4
+    threads: int = 1
     # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
     # connections over them. On one shared socket, whichever worker was idle when the client
     # opened its kept-alive connections took them all: the other worker served none for the

@@ -141,9 +141,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if not (workers.isdigit() and threads.isdigit() and int(workers) and int(threads)):
             p.error("--versus-layout is WORKERSxTHREADS, e.g. 2x4")
         args.versus_layout = (int(workers), int(threads))
-        args.versus = args.versus or "HEAD"
-    if args.versus_shared_socket:
-        args.versus = args.versus or "HEAD"
+    if args.versus_layout or args.versus_shared_socket:
+        args.versus = args.versus or "HEAD"  # another way of serving the same code
     return args
 
 
